@@ -1,0 +1,110 @@
+/**
+ * Seeded randomness: one seed derives any number of independent named
+ * streams (one per device, workload, fault source). A stream's sequence
+ * depends only on the seed and its name, not on which other streams exist
+ * or how often they were drawn from.
+ */
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
+import { hashString32 } from '../src/hash.js';
+import type { RandomSource, RandomStream } from '../src/world/random-stream.js';
+
+const TWO_TO_32 = 0x1_0000_0000;
+const TWO_TO_53 = 2 ** 53;
+
+/** Parses a seed as the CLI accepts it: a decimal safe integer or up to 40 hex digits. */
+export function parseSeed(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const value = Number(text);
+    if (Number.isSafeInteger(value)) return value;
+  }
+  if (/^(0x)?[0-9a-fA-F]{1,40}$/.test(text)) {
+    // A git commit hash works as a seed, as in TigerBeetle: keep its first 52 bits.
+    const digits = text.replace(/^0x/, '').slice(0, 13);
+    return Number.parseInt(digits, 16);
+  }
+  throw new RangeError(
+    `Seed "${text}" is not valid: expected a decimal integer up to 2^53-1 or up to 40 hex digits`,
+  );
+}
+
+class SeededStream implements RandomStream {
+  constructor(
+    readonly name: string,
+    private readonly generator: JumpableRandomGenerator,
+  ) {}
+
+  nextUint32(): number {
+    return this.generator.next() >>> 0;
+  }
+
+  nextFloat(): number {
+    const high = this.nextUint32() >>> 11; // 21 bits
+    const low = this.nextUint32(); // 32 bits
+    return (high * TWO_TO_32 + low) / TWO_TO_53;
+  }
+
+  nextInt(minInclusive: number, maxInclusive: number): number {
+    if (!Number.isSafeInteger(minInclusive) || !Number.isSafeInteger(maxInclusive)) {
+      throw new RangeError(
+        `Random range [${minInclusive}, ${maxInclusive}] is not of safe integers`,
+      );
+    }
+    if (minInclusive > maxInclusive) {
+      throw new RangeError(`Random range [${minInclusive}, ${maxInclusive}] is empty`);
+    }
+    return uniformInt(this.generator, minInclusive, maxInclusive);
+  }
+
+  nextBoolean(probability: number): boolean {
+    if (!(probability >= 0 && probability <= 1)) {
+      throw new RangeError(`Probability ${probability} is not in [0, 1]`);
+    }
+    if (probability === 0) return false;
+    if (probability === 1) return true;
+    return this.nextFloat() < probability;
+  }
+}
+
+/** All randomness of one run, derived from one seed. */
+export class SeededRandom implements RandomSource {
+  private readonly streams = new Map<string, SeededStream>();
+
+  constructor(readonly seed: number) {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`Seed ${seed} is not a non-negative safe integer`);
+    }
+  }
+
+  stream(name: string): RandomStream {
+    let stream = this.streams.get(name);
+    if (stream === undefined) {
+      stream = new SeededStream(name, xoroshiro128plusFromState(this.deriveState(name)));
+      this.streams.set(name, stream);
+    }
+    return stream;
+  }
+
+  /** A fresh, independent stream that is not cached (for one-off derivations). */
+  freshStream(name: string): RandomStream {
+    return new SeededStream(name, xoroshiro128plusFromState(this.deriveState(name)));
+  }
+
+  private deriveState(name: string): number[] {
+    // splitmix32 seeded from (seed, name) gives four well-mixed state words.
+    let state = (hashString32(name) ^ (this.seed % TWO_TO_32)) >>> 0;
+    state = (state ^ Math.imul(Math.floor(this.seed / TWO_TO_32), 0x9e3779b1)) >>> 0;
+    const words: number[] = [];
+    for (let index = 0; index < 4; index++) {
+      state = (state + 0x9e3779b9) | 0;
+      let mixed = state;
+      mixed = Math.imul(mixed ^ (mixed >>> 16), 0x21f0aaad);
+      mixed = Math.imul(mixed ^ (mixed >>> 15), 0x735a2d97);
+      words.push((mixed ^ (mixed >>> 15)) | 0);
+    }
+    // xoroshiro128+ must not start from the all-zero state.
+    if ((words[0]! | words[1]! | words[2]! | words[3]!) === 0) words[0] = 1;
+    return words;
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * A simulated block device: sparse content, per-class latency, an optional
+ * volatile write cache, injectable faults, an optional dm-log-writes style
+ * write log, and crashes that keep a strategy-chosen subset of what was not
+ * yet durable.
+ *
+ * Durability model (FoundationDB's AsyncFileNonDurable, CrashMonkey's epochs):
+ * - a write is visible to reads once it completes;
+ * - with the cache off, a completed write is durable;
+ * - with the cache on, a completed write is durable only after a flush that
+ *   was issued after it completed has itself completed, or at once if FUA;
+ * - a crash keeps the durable image plus a subset of the in-flight and
+ *   cached writes, chosen by a {@link CrashStrategy}.
+ */
+import { assert } from '../assert.js';
+import type { RandomSource, RandomStream } from '../world/random-stream.js';
+import type { Scheduler } from '../world/scheduler.js';
+import {
+  type BlockDevice,
+  BlockIoError,
+  type CompletionCallback,
+  type DiscardRequest,
+  type ReadCallback,
+  type ReadRequest,
+  type SparseReadCallback,
+  type SparseWriteRequest,
+  type WriteRequest,
+} from './block-device.js';
+import { type CrashStrategy, chooseCrashState } from './crash-state.js';
+import {
+  DeviceFaults,
+  type FaultConfig,
+  type FaultDecision,
+  type FaultOperation,
+} from './faults.js';
+import {
+  checkLatency,
+  type DeviceLatency,
+  drawLatencyTicks,
+  type LatencyModel,
+  ZERO_LATENCY,
+} from './latency.js';
+import {
+  applyPendingWrite,
+  type PendingWrite,
+  type PendingWriteKind,
+  supersede,
+} from './pending-write.js';
+import { checkGeometry, checkRange, SECTOR_SIZE_BYTES, sectorsOfBuffer } from './sector.js';
+import { CHUNK_SECTORS, type SparseExtent, SparseStore } from './sparse-store.js';
+import { WriteLog } from './write-log.js';
+
+export interface SimulatedDeviceOptions {
+  readonly name: string;
+  readonly sizeSectors: number;
+  /** 512 (default) or a larger power of two; requests must be aligned to it. */
+  readonly logicalBlockSizeBytes?: number;
+  readonly scheduler: Scheduler;
+  /** Streams `<name>.latency`, `<name>.faults` and `<name>.crash` are drawn from it. */
+  readonly random: RandomSource;
+  readonly latency?: Partial<DeviceLatency>;
+  /** A volatile write cache: completed writes need a flush (or FUA) to be durable. Default off. */
+  readonly writeCache?: boolean;
+  readonly faults?: FaultConfig;
+  /** Keep a dm-log-writes style {@link WriteLog} of everything that reached the device. */
+  readonly recordWrites?: boolean;
+}
+
+export interface DeviceStats {
+  reads: number;
+  writes: number;
+  fuaWrites: number;
+  flushes: number;
+  discards: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+  errors: number;
+  droppedWrites: number;
+}
+
+export interface CrashReport {
+  readonly deviceName: string;
+  readonly strategy: CrashStrategy;
+  readonly stateId: string;
+  /** Not-yet-durable writes at the crash (in flight or cached). */
+  readonly candidateWrites: number;
+  /** Of those, how many landed (wholly or, for `torn`, in part). */
+  readonly keptWrites: number;
+}
+
+type RequestKind = 'read' | 'write' | 'flush' | 'discard';
+
+function emptyStats(): DeviceStats {
+  return {
+    reads: 0,
+    writes: 0,
+    fuaWrites: 0,
+    flushes: 0,
+    discards: 0,
+    sectorsRead: 0,
+    sectorsWritten: 0,
+    errors: 0,
+    droppedWrites: 0,
+  };
+}
+
+export class SimulatedDevice implements BlockDevice {
+  readonly name: string;
+  readonly sizeSectors: number;
+  readonly logicalBlockSizeBytes: number;
+  readonly faults: DeviceFaults;
+  readonly writeCache: boolean;
+  readonly writeLog: WriteLog | undefined;
+  stats: DeviceStats = emptyStats();
+
+  private readonly scheduler: Scheduler;
+  private readonly latency: DeviceLatency;
+  private readonly latencyRandom: RandomStream;
+  private readonly crashRandom: RandomStream;
+  private readonly labels: Record<RequestKind, string>;
+  /** What reads see. */
+  private visible: SparseStore;
+  /** What survives a crash for sure; the same object as `visible` when the cache is off. */
+  private durable: SparseStore;
+  private readonly inFlight = new Map<number, PendingWrite>();
+  /** Completed, not yet durable writes, in completion order, from `volatileHead`. */
+  private volatileWrites: PendingWrite[] = [];
+  private volatileHead = 0;
+  /** For each chunk, how many volatile writes touch it. */
+  private readonly volatileChunkRefs = new Map<number, number>();
+  /** Completed writes not yet in the write log (logged at the next flush). */
+  private unloggedWrites: PendingWrite[] = [];
+  private issueNext = 0;
+  private completionNext = 0;
+  /** Bumped by every crash: completions of requests issued before it never arrive. */
+  private generation = 0;
+
+  constructor(options: SimulatedDeviceOptions) {
+    this.name = options.name;
+    this.sizeSectors = options.sizeSectors;
+    this.logicalBlockSizeBytes = options.logicalBlockSizeBytes ?? SECTOR_SIZE_BYTES;
+    checkGeometry(this);
+    this.scheduler = options.scheduler;
+    this.latency = {
+      read: options.latency?.read ?? ZERO_LATENCY,
+      write: options.latency?.write ?? ZERO_LATENCY,
+      flush: options.latency?.flush ?? ZERO_LATENCY,
+    };
+    for (const operation of ['read', 'write', 'flush'] as const) {
+      checkLatency(this.name, operation, this.latency[operation]);
+    }
+    this.latencyRandom = options.random.stream(`${this.name}.latency`);
+    this.crashRandom = options.random.stream(`${this.name}.crash`);
+    this.faults = new DeviceFaults(
+      this.name,
+      options.random.stream(`${this.name}.faults`),
+      options.faults,
+    );
+    this.writeCache = options.writeCache ?? false;
+    this.writeLog = options.recordWrites === true ? new WriteLog() : undefined;
+    this.visible = new SparseStore(this.sizeSectors);
+    this.durable = this.writeCache ? this.visible.cloneShared() : this.visible;
+    this.labels = {
+      read: `${this.name}.read`,
+      write: `${this.name}.write`,
+      flush: `${this.name}.flush`,
+      discard: `${this.name}.discard`,
+    };
+  }
+
+  /** The content reads see now. Read only: change it through requests. */
+  get content(): SparseStore {
+    return this.visible;
+  }
+
+  /** The content that would survive a crash that keeps nothing volatile. */
+  get durableContent(): SparseStore {
+    return this.durable;
+  }
+
+  /** Writes accepted and not yet durable (in flight or in the cache). */
+  get nonDurableWriteCount(): number {
+    return this.inFlight.size + this.volatileWrites.length - this.volatileHead;
+  }
+
+  get inFlightWriteCount(): number {
+    return this.inFlight.size;
+  }
+
+  read(request: ReadRequest, callback: ReadCallback): void {
+    checkRange(this, 'read', request);
+    const fault = this.faults.decide('read', this.scheduler.now(), request);
+    this.stats.reads++;
+    this.stats.sectorsRead += request.sectorCount;
+    this.submit('read', this.latency.read, request.sector, () => {
+      if (fault.outcome === 'error') {
+        callback(this.ioError('read', request.sector, fault), null);
+        return;
+      }
+      const data = this.visible.read(request.sector, request.sectorCount);
+      if (fault.outcome === 'corrupt') data[fault.byteIndex] = fault.value;
+      callback(null, data);
+    });
+  }
+
+  readSparse(request: ReadRequest, callback: SparseReadCallback): void {
+    checkRange(this, 'read', request);
+    const fault = this.faults.decide('read', this.scheduler.now(), request);
+    this.stats.reads++;
+    this.stats.sectorsRead += request.sectorCount;
+    this.submit('read', this.latency.read, request.sector, () => {
+      if (fault.outcome === 'error') {
+        callback(this.ioError('read', request.sector, fault), null);
+        return;
+      }
+      const extents = this.visible.readExtents(request.sector, request.sectorCount);
+      if (fault.outcome === 'corrupt') corruptExtents(extents, request.sectorCount, fault);
+      callback(null, extents);
+    });
+  }
+
+  write(request: WriteRequest, callback: CompletionCallback): void {
+    const sectorCount = sectorsOfBuffer(this, 'write', request.data);
+    checkRange(this, 'write', { sector: request.sector, sectorCount });
+    this.stats.writes++;
+    this.acceptWrite('write', {
+      sector: request.sector,
+      sectorCount,
+      fua: request.fua === true,
+      data: request.data,
+      extents: null,
+      callback,
+    });
+  }
+
+  writeSparse(request: SparseWriteRequest, callback: CompletionCallback): void {
+    checkRange(this, 'write', request);
+    for (const extent of request.extents) {
+      const extentSectors = sectorsOfBuffer(this, 'sparse write extent', extent.data);
+      if (extent.sectorOffset < 0 || extent.sectorOffset + extentSectors > request.sectorCount) {
+        throw new RangeError(
+          `Invalid sparse write on device "${this.name}": an extent at offset ${extent.sectorOffset} runs outside its ${request.sectorCount}-sector range`,
+        );
+      }
+    }
+    this.stats.writes++;
+    this.acceptWrite('sparse', {
+      sector: request.sector,
+      sectorCount: request.sectorCount,
+      fua: request.fua === true,
+      data: null,
+      extents: request.extents,
+      callback,
+    });
+  }
+
+  discard(request: DiscardRequest, callback: CompletionCallback): void {
+    checkRange(this, 'discard', request);
+    this.stats.discards++;
+    this.acceptWrite('discard', {
+      sector: request.sector,
+      sectorCount: request.sectorCount,
+      fua: false,
+      data: null,
+      extents: [],
+      callback,
+    });
+  }
+
+  flush(callback: CompletionCallback): void {
+    const fault = this.faults.decide('flush', this.scheduler.now(), undefined);
+    this.stats.flushes++;
+    // A flush covers exactly the writes that completed before it was issued.
+    const coverCompletion = this.completionNext;
+    const logged = this.unloggedWrites;
+    if (this.writeLog !== undefined) this.unloggedWrites = [];
+    this.submit('flush', this.latency.flush, 0, () => {
+      if (fault.outcome === 'error') {
+        if (this.writeLog !== undefined) this.unloggedWrites = logged.concat(this.unloggedWrites);
+        callback(this.ioError('flush', 0, fault));
+        return;
+      }
+      this.makeDurableUpTo(coverCompletion);
+      if (this.writeLog !== undefined) {
+        for (const write of logged) this.writeLog.appendWrite(write);
+        this.writeLog.appendFlush();
+      }
+      callback(null);
+    });
+  }
+
+  /**
+   * Power cut: keeps the durable image plus the not-yet-durable writes the
+   * strategy chooses, and reboots the device on that image with an empty
+   * cache. Requests in flight never complete. The caller stops the world
+   * (clears the scheduler) first.
+   */
+  crash(strategy: CrashStrategy): CrashReport {
+    const candidates = this.crashCandidates();
+    const choice = chooseCrashState(strategy, candidates, this.crashRandom);
+    const image = this.durable.cloneShared();
+    for (const survivor of choice.survivors)
+      applyPendingWrite(image, survivor.write, survivor.keep);
+    this.visible = image;
+    this.durable = this.writeCache ? image.cloneShared() : image;
+    this.inFlight.clear();
+    this.volatileWrites = [];
+    this.volatileHead = 0;
+    this.volatileChunkRefs.clear();
+    this.unloggedWrites = [];
+    this.generation++;
+    this.scheduler.trace(`${this.name}.crash`, choice.survivors.length);
+    return {
+      deviceName: this.name,
+      strategy,
+      stateId: choice.stateId,
+      candidateWrites: candidates.length,
+      keptWrites: choice.survivors.length,
+    };
+  }
+
+  /** Not-yet-durable writes in the order they would land: cached by completion, then in flight by issue. */
+  crashCandidates(): PendingWrite[] {
+    const cached = this.volatileWrites.slice(this.volatileHead);
+    const flying = [...this.inFlight.values()].sort(
+      (left, right) => left.issueSequence - right.issueSequence,
+    );
+    return cached.concat(flying);
+  }
+
+  /** Replaces the content with `image` (durable), as after restoring a saved image. */
+  loadImage(image: SparseStore): void {
+    assert(image.sizeSectors === this.sizeSectors, `image size differs from device "${this.name}"`);
+    assert(this.nonDurableWriteCount === 0, `device "${this.name}" has writes in flight`);
+    this.visible = image.cloneShared();
+    this.durable = this.writeCache ? this.visible.cloneShared() : this.visible;
+  }
+
+  private acceptWrite(
+    kind: PendingWriteKind,
+    request: {
+      sector: number;
+      sectorCount: number;
+      fua: boolean;
+      data: Uint8Array | null;
+      extents: readonly SparseExtent[] | null;
+      callback: CompletionCallback;
+    },
+  ): void {
+    const operation: FaultOperation = kind === 'discard' ? 'discard' : 'write';
+    const fault = this.faults.decide(operation, this.scheduler.now(), request);
+    if (request.fua) this.stats.fuaWrites++;
+    this.stats.sectorsWritten += request.sectorCount;
+    const pending: PendingWrite = {
+      kind,
+      issueSequence: this.issueNext++,
+      completionSequence: -1,
+      sector: request.sector,
+      sectorCount: request.sectorCount,
+      fua: request.fua,
+      data: request.data,
+      extents: request.extents,
+      superseded: null,
+    };
+    if (fault.outcome !== 'error' && fault.outcome !== 'drop') {
+      this.inFlight.set(pending.issueSequence, pending);
+    }
+    this.submit(
+      kind === 'discard' ? 'discard' : 'write',
+      this.latency.write,
+      request.sector,
+      () => {
+        this.completeWrite(pending, fault, request.callback);
+      },
+    );
+  }
+
+  private completeWrite(
+    pending: PendingWrite,
+    fault: FaultDecision,
+    callback: CompletionCallback,
+  ): void {
+    if (fault.outcome === 'error') {
+      callback(this.ioError(pending.kind, pending.sector, fault));
+      return;
+    }
+    if (fault.outcome === 'drop') {
+      this.stats.droppedWrites++;
+      callback(null);
+      return;
+    }
+    assert(
+      this.inFlight.delete(pending.issueSequence),
+      `write ${pending.issueSequence} was not in flight`,
+    );
+    const cached = this.writeCache && !pending.fua;
+    if (fault.outcome === 'corrupt') {
+      assert(pending.data !== null, 'only dense writes are corrupted');
+      pending.data = pending.data.slice();
+      pending.data[fault.byteIndex] = fault.value;
+    } else if (pending.data !== null && (cached || this.writeLog !== undefined)) {
+      // The caller may reuse its buffer once the callback has run.
+      pending.data = pending.data.slice();
+    }
+    applyPendingWrite(this.visible, pending, null);
+    if (cached) {
+      pending.completionSequence = this.completionNext++;
+      this.volatileWrites.push(pending);
+      this.adjustChunkRefs(pending, +1);
+    } else {
+      this.completionNext++;
+      if (this.writeCache) this.makeFuaDurable(pending);
+    }
+    if (this.writeLog !== undefined) {
+      if (pending.fua) this.writeLog.appendWrite(pending);
+      else this.unloggedWrites.push(pending);
+    }
+    callback(null);
+  }
+
+  /** A FUA write with the cache on: durable now, and newer than every cached write it overlaps. */
+  private makeFuaDurable(pending: PendingWrite): void {
+    applyPendingWrite(this.durable, pending, null);
+    if (this.volatileChunkRefs.size === 0) return;
+    for (let index = this.volatileHead; index < this.volatileWrites.length; index++) {
+      supersede(this.volatileWrites[index]!, pending);
+    }
+  }
+
+  /** Makes every cached write with completion sequence below `coverCompletion` durable. */
+  private makeDurableUpTo(coverCompletion: number): void {
+    while (this.volatileHead < this.volatileWrites.length) {
+      const write = this.volatileWrites[this.volatileHead]!;
+      if (write.completionSequence >= coverCompletion) break;
+      this.volatileHead++;
+      applyPendingWrite(this.durable, write, null);
+      for (const chunkIndex of this.adjustChunkRefs(write, -1)) {
+        // No cached write touches this chunk any more: durable equals visible, so share it.
+        this.durable.adoptChunk(this.visible, chunkIndex);
+      }
+    }
+    if (this.volatileHead === this.volatileWrites.length) {
+      this.volatileWrites = [];
+      this.volatileHead = 0;
+      assert(
+        this.volatileChunkRefs.size === 0,
+        `device "${this.name}" cache is empty but chunks are referenced`,
+      );
+    }
+  }
+
+  /** Adds `delta` to the cache reference count of each chunk `write` touches; returns chunks now at zero. */
+  private adjustChunkRefs(write: PendingWrite, delta: 1 | -1): number[] {
+    const released: number[] = [];
+    const first = Math.floor(write.sector / CHUNK_SECTORS);
+    const last = Math.floor((write.sector + write.sectorCount - 1) / CHUNK_SECTORS);
+    for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
+      const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
+      assert(count >= 0, `device "${this.name}" chunk ${chunkIndex} reference count went negative`);
+      if (count === 0) {
+        this.volatileChunkRefs.delete(chunkIndex);
+        released.push(chunkIndex);
+      } else {
+        this.volatileChunkRefs.set(chunkIndex, count);
+      }
+    }
+    return released;
+  }
+
+  private submit(kind: RequestKind, latency: LatencyModel, detail: number, done: () => void): void {
+    const generation = this.generation;
+    const delayTicks = drawLatencyTicks(latency, this.latencyRandom);
+    this.scheduler.schedule(
+      delayTicks,
+      this.labels[kind],
+      () => {
+        // A crash since the request was issued: its completion never arrives.
+        if (generation === this.generation) done();
+      },
+      detail,
+    );
+  }
+
+  private ioError(operation: string, sector: number, fault: FaultDecision): BlockIoError {
+    this.stats.errors++;
+    return new BlockIoError('EIO', this.name, `${operation} at sector ${sector}`, fault.reason);
+  }
+}
+
+function corruptExtents(extents: SparseExtent[], sectorCount: number, fault: FaultDecision): void {
+  const sectorOffset = Math.floor(fault.byteIndex / SECTOR_SIZE_BYTES);
+  assert(sectorOffset < sectorCount, 'corrupt byte outside the read');
+  for (const extent of extents) {
+    const start = extent.sectorOffset * SECTOR_SIZE_BYTES;
+    if (fault.byteIndex >= start && fault.byteIndex < start + extent.data.length) {
+      extent.data[fault.byteIndex - start] = fault.value;
+      return;
+    }
+  }
+  // The corrupted byte lies in a hole: materialise it as a one-sector extent.
+  const data = new Uint8Array(SECTOR_SIZE_BYTES);
+  data[fault.byteIndex - sectorOffset * SECTOR_SIZE_BYTES] = fault.value;
+  extents.push({ sectorOffset, data });
+  extents.sort((left, right) => left.sectorOffset - right.sectorOffset);
+}

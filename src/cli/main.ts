@@ -1,0 +1,73 @@
+/**
+ * The `mirrorsim` command line: a thin shell that parses arguments, runs a
+ * scenario from `sim/`, and prints. Exit codes: 0 success, 1 an invariant
+ * was violated, 2 bad usage or bad input (one line on stderr, no stack).
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { type CliIo, EXIT_OK, EXIT_USAGE, UsageError, processIo } from './cli-io.js';
+
+interface PendingCommand {
+  readonly name: string;
+  readonly summary: string;
+  readonly issue: string;
+}
+
+const NOT_BUILT_YET: PendingCommand[] = [
+  { name: 'run', summary: 'build a mirror, run a workload, crash, recover and verify', issue: 'the mirror' },
+  { name: 'fuzz', summary: 'a crash-consistency campaign over many seeds', issue: 'crash consistency' },
+  { name: 'replay', summary: 're-run one fuzz failure verbosely', issue: 'crash consistency' },
+  { name: 'bench', summary: 'compare log types on the same workloads', issue: 'the benchmark' },
+  { name: 'log-daemon', summary: 'serve userspace dirty logs on a Unix socket', issue: 'the userspace log' },
+];
+
+/** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command('mirrorsim')
+    .description(
+      'A deterministic simulator of Linux device-mapper mirrors (dm-raid1) and their dirty logs.',
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: () => {},
+    })
+    .showSuggestionAfterError(true);
+  for (const pending of NOT_BUILT_YET) {
+    program
+      .command(pending.name)
+      .description(`${pending.summary} (not built yet)`)
+      .allowUnknownOption(true)
+      .allowExcessArguments(true)
+      .action(() => {
+        throw new UsageError(`"mirrorsim ${pending.name}" is not built yet (${pending.issue})`);
+      });
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    exitCode = reportError(error, io);
+  }
+  return exitCode;
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Help and version end through here too, with exit code 0.
+    if (error.exitCode === 0) return EXIT_OK;
+    io.stderr(`mirrorsim: ${error.message.replace(/^error: /, '')}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof UsageError || error instanceof RangeError || error instanceof SyntaxError) {
+    io.stderr(`mirrorsim: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  throw error;
+}
+
+const entryPath = process.argv[1];
+if (entryPath !== undefined && import.meta.url === pathToFileURL(entryPath).href) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

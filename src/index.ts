@@ -1,0 +1,11 @@
+export { assert, InvariantError } from './assert.js';
+export { type BlockDevice, BlockIoError } from './block/block-device.js';
+export { CRASH_STRATEGIES, type CrashStrategy } from './block/crash-state.js';
+export { DeviceFaults, type FaultConfig } from './block/faults.js';
+export { fixedLatency, type LatencyModel } from './block/latency.js';
+export { SECTOR_SIZE_BYTES } from './block/sector.js';
+export { SimulatedDevice, type SimulatedDeviceOptions } from './block/simulated-device.js';
+export { SparseStore } from './block/sparse-store.js';
+export { WriteLog, WriteLogReplayer } from './block/write-log.js';
+export type { RandomSource, RandomStream } from './world/random-stream.js';
+export type { Scheduler } from './world/scheduler.js';
