@@ -92,16 +92,23 @@ export class SeededRandom implements RandomSource {
   }
 
   private deriveState(name: string): number[] {
-    // splitmix32 seeded from (seed, name) gives four well-mixed state words.
-    let state = (hashString32(name) ^ (this.seed % TWO_TO_32)) >>> 0;
-    state = (state ^ Math.imul(Math.floor(this.seed / TWO_TO_32), 0x9e3779b1)) >>> 0;
+    // Four state words from splitmix32 over (seed low, seed high, two independent name hashes):
+    // every (seed, name) pair starts from its own 128-bit state, so streams do not collide
+    // across seeds or names.
+    const seedLow = this.seed % TWO_TO_32;
+    const seedHigh = Math.floor(this.seed / TWO_TO_32);
+    const inputs = [seedLow, seedHigh, hashString32(name), hashString32(`${name}\u0000mirrorsim`)];
     const words: number[] = [];
-    for (let index = 0; index < 4; index++) {
+    let state = 0x6a09e667;
+    for (const input of inputs) {
+      state = (state ^ input) | 0;
       state = (state + 0x9e3779b9) | 0;
       let mixed = state;
       mixed = Math.imul(mixed ^ (mixed >>> 16), 0x21f0aaad);
       mixed = Math.imul(mixed ^ (mixed >>> 15), 0x735a2d97);
-      words.push((mixed ^ (mixed >>> 15)) | 0);
+      mixed = (mixed ^ (mixed >>> 15)) | 0;
+      words.push(mixed ^ input);
+      state = mixed;
     }
     // xoroshiro128+ must not start from the all-zero state.
     if ((words[0]! | words[1]! | words[2]! | words[3]!) === 0) words[0] = 1;

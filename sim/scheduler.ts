@@ -36,10 +36,19 @@ export interface RunOptions {
 }
 
 const STEPS_MAX_DEFAULT = 2_000_000_000;
+const HEAP_CAPACITY_INITIAL = 1024;
 
 export class DeterministicScheduler implements Scheduler {
   readonly traceLog: Trace;
-  private readonly heap: QueuedEvent[] = [];
+  /**
+   * A binary min-heap ordered by (time, sequence). The keys live in typed
+   * arrays beside the events so that sifting compares numbers in two compact
+   * arrays instead of fields of objects scattered through memory.
+   */
+  private heapEvents: (QueuedEvent | undefined)[] = [];
+  private heapTimes = new Float64Array(HEAP_CAPACITY_INITIAL);
+  private heapSequences = new Float64Array(HEAP_CAPACITY_INITIAL);
+  private heapLength = 0;
   private readonly pendingEventsMax: number;
   private timeTicks = 0;
   private sequenceNext = 0;
@@ -68,7 +77,7 @@ export class DeterministicScheduler implements Scheduler {
   /** The time of the next pending event, or undefined when idle. */
   nextEventTime(): number | undefined {
     this.dropCancelledHead();
-    return this.heap[0]?.timeTicks;
+    return this.heapLength > 0 ? this.heapTimes[0] : undefined;
   }
 
   schedule(delayTicks: number, label: string, callback: () => void, detail = 0): ScheduledEvent {
@@ -97,6 +106,10 @@ export class DeterministicScheduler implements Scheduler {
     if (event.cancelled) return;
     event.cancelled = true;
     this.liveCount--;
+    // Cancelled events wait in the heap until they reach the top; compact when they outnumber
+    // the live ones, so memory stays bounded by the pending-event limit.
+    const cancelledInHeap = this.heapLength - this.liveCount;
+    if (cancelledInHeap > 1024 && cancelledInHeap > this.liveCount) this.compact();
   }
 
   trace(label: string, detail = 0): void {
@@ -114,6 +127,8 @@ export class DeterministicScheduler implements Scheduler {
     const event = this.pop();
     if (event === undefined) return false;
     assert(event.timeTicks >= this.timeTicks, 'event queue went back in time');
+    // A run event is no longer live: cancelling it later must not count it twice.
+    event.cancelled = true;
     this.timeTicks = event.timeTicks;
     this.liveCount--;
     this.stepCount++;
@@ -148,11 +163,12 @@ export class DeterministicScheduler implements Scheduler {
     const stepsMax = options.stepsMax ?? STEPS_MAX_DEFAULT;
     let steps = 0;
     while (!predicate()) {
-      if (!this.step()) return predicate();
-      steps++;
+      // The limit is on events run: the last allowed event may still satisfy the predicate.
       if (steps >= stepsMax) {
         throw new StepLimitError(`Condition not reached after ${steps} events (limit ${stepsMax})`);
       }
+      if (!this.step()) return predicate();
+      steps++;
     }
     return true;
   }
@@ -167,13 +183,13 @@ export class DeterministicScheduler implements Scheduler {
     for (;;) {
       const next = this.nextEventTime();
       if (next === undefined || next > timeTicks) break;
-      this.step();
-      steps++;
       if (steps >= stepsMax) {
         throw new StepLimitError(
           `Not at time ${timeTicks} after ${steps} events (limit ${stepsMax})`,
         );
       }
+      this.step();
+      steps++;
     }
     this.timeTicks = timeTicks;
     return steps;
@@ -187,59 +203,108 @@ export class DeterministicScheduler implements Scheduler {
   /** Drops every pending event: what a crash does to everything in memory. */
   clear(): number {
     const dropped = this.liveCount;
-    for (const event of this.heap) event.cancelled = true;
-    this.heap.length = 0;
+    for (let index = 0; index < this.heapLength; index++) this.heapEvents[index]!.cancelled = true;
+    this.heapEvents = [];
+    this.heapLength = 0;
     this.liveCount = 0;
     this.trace('scheduler.clear', dropped);
     return dropped;
   }
 
+  /** Rebuilds the heap from its live events; a sorted array is a valid heap. */
+  private compact(): void {
+    const live: QueuedEvent[] = [];
+    for (let index = 0; index < this.heapLength; index++) {
+      const event = this.heapEvents[index]!;
+      if (!event.cancelled) live.push(event);
+    }
+    assert(live.length === this.liveCount, 'live event count disagrees with the heap');
+    live.sort((left, right) => left.timeTicks - right.timeTicks || left.sequence - right.sequence);
+    for (let index = 0; index < live.length; index++) {
+      const event = live[index]!;
+      this.heapTimes[index] = event.timeTicks;
+      this.heapSequences[index] = event.sequence;
+      this.heapEvents[index] = event;
+    }
+    for (let index = live.length; index < this.heapLength; index++)
+      this.heapEvents[index] = undefined;
+    this.heapLength = live.length;
+  }
+
   private dropCancelledHead(): void {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    while (this.heapLength > 0 && this.heapEvents[0]!.cancelled) this.pop();
   }
 
   private push(event: QueuedEvent): void {
-    const heap = this.heap;
-    let index = heap.length;
-    heap.push(event);
+    if (this.heapLength === this.heapTimes.length) this.growHeap();
+    const times = this.heapTimes;
+    const sequences = this.heapSequences;
+    const events = this.heapEvents;
+    const time = event.timeTicks;
+    const sequence = event.sequence;
+    let index = this.heapLength++;
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!before(event, parent)) break;
-      heap[index] = parent;
+      const parentTime = times[parentIndex]!;
+      if (parentTime < time || (parentTime === time && sequences[parentIndex]! < sequence)) break;
+      times[index] = parentTime;
+      sequences[index] = sequences[parentIndex]!;
+      events[index] = events[parentIndex];
       index = parentIndex;
     }
-    heap[index] = event;
+    times[index] = time;
+    sequences[index] = sequence;
+    events[index] = event;
   }
 
   private pop(): QueuedEvent | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    if (top === undefined) return undefined;
-    const last = heap.pop()!;
-    const length = heap.length;
+    if (this.heapLength === 0) return undefined;
+    const times = this.heapTimes;
+    const sequences = this.heapSequences;
+    const events = this.heapEvents;
+    const top = events[0];
+    const length = --this.heapLength;
+    const lastTime = times[length]!;
+    const lastSequence = sequences[length]!;
+    const last = events[length];
+    events[length] = undefined;
     if (length === 0) return top;
     let index = 0;
     for (;;) {
-      const leftIndex = 2 * index + 1;
-      if (leftIndex >= length) break;
-      const rightIndex = leftIndex + 1;
-      let childIndex = leftIndex;
-      if (rightIndex < length && before(heap[rightIndex]!, heap[leftIndex]!))
-        childIndex = rightIndex;
-      const child = heap[childIndex]!;
-      if (!before(child, last)) break;
-      heap[index] = child;
-      index = childIndex;
+      let child = 2 * index + 1;
+      if (child >= length) break;
+      let childTime = times[child]!;
+      const right = child + 1;
+      if (right < length) {
+        const rightTime = times[right]!;
+        if (
+          rightTime < childTime ||
+          (rightTime === childTime && sequences[right]! < sequences[child]!)
+        ) {
+          child = right;
+          childTime = rightTime;
+        }
+      }
+      if (lastTime < childTime || (lastTime === childTime && lastSequence < sequences[child]!)) {
+        break;
+      }
+      times[index] = childTime;
+      sequences[index] = sequences[child]!;
+      events[index] = events[child];
+      index = child;
     }
-    heap[index] = last;
+    times[index] = lastTime;
+    sequences[index] = lastSequence;
+    events[index] = last;
     return top;
   }
-}
 
-function before(left: QueuedEvent, right: QueuedEvent): boolean {
-  return (
-    left.timeTicks < right.timeTicks ||
-    (left.timeTicks === right.timeTicks && left.sequence < right.sequence)
-  );
+  private growHeap(): void {
+    const times = new Float64Array(this.heapTimes.length * 2);
+    times.set(this.heapTimes);
+    this.heapTimes = times;
+    const sequences = new Float64Array(this.heapSequences.length * 2);
+    sequences.set(this.heapSequences);
+    this.heapSequences = sequences;
+  }
 }

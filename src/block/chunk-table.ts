@@ -4,7 +4,7 @@
  * allocates on every lookup; this table stores keys in a Float64Array and
  * never allocates on `get`.
  */
-import { assert } from '../assert.js';
+import { assert, InvariantError } from '../assert.js';
 
 const EMPTY_KEY = -1;
 const LOAD_FACTOR_MAX = 0.6;
@@ -46,8 +46,22 @@ export class ChunkTable {
     return slot >= 0 && this.shared[slot] === 1;
   }
 
+  /** The value at `key` if this table may change it in place (present and not shared). */
+  getOwned(key: number): Uint8Array | undefined {
+    let slot = this.slotOf(key);
+    for (;;) {
+      const found = this.keys[slot]!;
+      if (found === key) return this.shared[slot] === 1 ? undefined : this.values[slot];
+      if (found === EMPTY_KEY) return undefined;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
   set(key: number, value: Uint8Array, isShared: boolean): void {
-    assert(Number.isSafeInteger(key) && key >= 0, `chunk key ${key} is not an integer ≥ 0`);
+    // The message is built only on failure: this runs for every new chunk.
+    if (!Number.isSafeInteger(key) || key < 0) {
+      throw new InvariantError(`chunk key ${key} is not an integer ≥ 0`);
+    }
     if ((this.count + 1) / this.keys.length > LOAD_FACTOR_MAX) this.grow();
     let slot = this.slotOf(key);
     for (;;) {

@@ -59,19 +59,25 @@ type ProbabilityKey = Exclude<keyof FaultConfig, 'flakey' | 'badBlocks'>;
 
 export type FaultOutcome = 'ok' | 'error' | 'drop' | 'corrupt';
 
-/** What happens to one request. `byteIndex` (0-based) and `value` are set for `corrupt`. */
+/**
+ * What happens to one request. For `corrupt`, byte `byteIndex` (0-based) is
+ * set to `value` (dm-flakey's `corrupt_bio_byte`) or, when `xor` is true,
+ * XORed with the non-zero `value`, so random and injected corruption always
+ * changes the data, even data that reads as zeros.
+ */
 export interface FaultDecision {
   readonly outcome: FaultOutcome;
   readonly byteIndex: number;
   readonly value: number;
+  readonly xor: boolean;
   /** Why, for error messages and the trace. */
   readonly reason: string;
 }
 
-const OK: FaultDecision = { outcome: 'ok', byteIndex: 0, value: 0, reason: '' };
+const OK: FaultDecision = { outcome: 'ok', byteIndex: 0, value: 0, xor: false, reason: '' };
 
 function decision(outcome: FaultOutcome, reason: string): FaultDecision {
-  return { outcome, byteIndex: 0, value: 0, reason };
+  return { outcome, byteIndex: 0, value: 0, xor: false, reason };
 }
 
 export interface FailOptions {
@@ -120,6 +126,7 @@ export class DeviceFaults {
     this.flakey = config.flakey;
     this.badBlockSet.clear();
     this.badBlocksEnabled = false;
+    this.badBlockSizeBytes = 0;
     if (config.badBlocks !== undefined) {
       const { blockSizeBytes } = config.badBlocks;
       if (
@@ -225,7 +232,7 @@ export class DeviceFaults {
     nowTicks: number,
     range: SectorRange | undefined,
   ): FaultDecision {
-    const explicit = this.explicitDecision(operation);
+    const explicit = this.explicitDecision(operation, range);
     if (explicit !== undefined) return explicit;
     const flakey = this.flakeyDecision(operation, nowTicks, range);
     if (flakey !== undefined) return flakey;
@@ -236,16 +243,23 @@ export class DeviceFaults {
     return this.probabilisticDecision(operation, range);
   }
 
-  private explicitDecision(operation: FaultOperation): FaultDecision | undefined {
+  private explicitDecision(
+    operation: FaultOperation,
+    range: SectorRange | undefined,
+  ): FaultDecision | undefined {
     if (operation === 'read' && this.failReads) return decision('error', 'device failed (reads)');
     if ((operation === 'write' || operation === 'discard') && this.failWrites) {
       return decision('error', 'device failed (writes)');
     }
     if (operation === 'flush' && this.failFlushes)
       return decision('error', 'device failed (flushes)');
+    // The common case, and it spares a closure per request.
+    if (this.oneShots.length === 0) return undefined;
     const index = this.oneShots.findIndex((shot) => shot.operation === operation);
     if (index < 0) return undefined;
     const shot = this.oneShots.splice(index, 1)[0]!;
+    if (shot.outcome === 'corrupt' && range !== undefined)
+      return this.randomCorruption(range, 'injected corrupt');
     return decision(shot.outcome, `injected ${shot.outcome}`);
   }
 
@@ -279,6 +293,7 @@ export class DeviceFaults {
           outcome: 'corrupt',
           byteIndex: byte.byteIndex - 1,
           value: byte.value,
+          xor: false,
           reason: 'flakey corrupt_bio_byte',
         };
       }
@@ -349,7 +364,7 @@ export class DeviceFaults {
 
   private randomCorruption(range: SectorRange, reason: string): FaultDecision {
     const byteIndex = this.random.nextInt(0, range.sectorCount * SECTOR_SIZE_BYTES - 1);
-    return { outcome: 'corrupt', byteIndex, value: this.random.nextInt(0, 255), reason };
+    return { outcome: 'corrupt', byteIndex, value: this.random.nextInt(1, 255), xor: true, reason };
   }
 
   private checkBlock(block: number): void {

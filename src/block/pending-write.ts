@@ -21,7 +21,7 @@ export interface PendingWrite {
   /** Dense data for `write`, null otherwise. */
   data: Uint8Array | null;
   /** Extents for `sparse` and `discard` (empty: all zeros), null for `write`. */
-  readonly extents: readonly SparseExtent[] | null;
+  extents: readonly SparseExtent[] | null;
   /** Per sector, 1 where a later durable write has replaced this one's data; null when none has. */
   superseded: Uint8Array | null;
 }

@@ -56,6 +56,18 @@ export function checkGeometry(geometry: DeviceGeometry): void {
  */
 export function checkRange(geometry: DeviceGeometry, operation: string, range: SectorRange): void {
   const { sector, sectorCount } = range;
+  const blockSectors = geometry.logicalBlockSizeBytes / SECTOR_SIZE_BYTES;
+  // Every request passes here: check first, and build a message only for a bad one.
+  if (
+    Number.isSafeInteger(sector) &&
+    sector >= 0 &&
+    Number.isSafeInteger(sectorCount) &&
+    sectorCount > 0 &&
+    sector + sectorCount <= geometry.sizeSectors &&
+    (blockSectors === 1 || (sector % blockSectors === 0 && sectorCount % blockSectors === 0))
+  ) {
+    return;
+  }
   const where = `${operation} of ${sectorCount} sectors at sector ${sector} on device "${geometry.name}"`;
   if (!Number.isSafeInteger(sector) || sector < 0) {
     throw new RangeError(`Invalid ${where}: the start sector is not an integer ≥ 0`);
@@ -68,7 +80,6 @@ export function checkRange(geometry: DeviceGeometry, operation: string, range: S
       `Invalid ${where}: it ends past the device's last sector (size ${geometry.sizeSectors} sectors)`,
     );
   }
-  const blockSectors = geometry.logicalBlockSizeBytes / SECTOR_SIZE_BYTES;
   if (blockSectors > 1 && (sector % blockSectors !== 0 || sectorCount % blockSectors !== 0)) {
     throw new RangeError(
       `Invalid ${where}: not aligned to the device's ${geometry.logicalBlockSizeBytes}-byte logical blocks`,

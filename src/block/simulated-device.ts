@@ -12,7 +12,7 @@
  * - a crash keeps the durable image plus a subset of the in-flight and
  *   cached writes, chosen by a {@link CrashStrategy}.
  */
-import { assert } from '../assert.js';
+import { assert, InvariantError } from '../assert.js';
 import type { RandomSource, RandomStream } from '../world/random-stream.js';
 import type { Scheduler } from '../world/scheduler.js';
 import {
@@ -46,7 +46,13 @@ import {
   type PendingWriteKind,
   supersede,
 } from './pending-write.js';
-import { checkGeometry, checkRange, SECTOR_SIZE_BYTES, sectorsOfBuffer } from './sector.js';
+import {
+  checkGeometry,
+  checkRange,
+  SECTOR_SIZE_BYTES,
+  type SectorRange,
+  sectorsOfBuffer,
+} from './sector.js';
 import { CHUNK_SECTORS, type SparseExtent, SparseStore } from './sparse-store.js';
 import { WriteLog } from './write-log.js';
 
@@ -90,6 +96,38 @@ export interface CrashReport {
 
 type RequestKind = 'read' | 'write' | 'flush' | 'discard';
 
+/** A request as a {@link DeviceObserver} sees it. */
+export interface ObservedRequest {
+  readonly kind: RequestKind;
+  readonly sector: number;
+  readonly sectorCount: number;
+  readonly fua: boolean;
+  /** A dense write's data (read only); null for every other request. */
+  readonly data: Uint8Array | null;
+}
+
+/**
+ * Watches a device (for the simulator's checkers; not part of the block
+ * device contract). Calls happen synchronously at the moment described.
+ */
+export interface DeviceObserver {
+  /** A request was accepted, before any latency. */
+  submitted?(request: ObservedRequest): void;
+  /** A request is completing; its callback runs right after. */
+  completed?(request: ObservedRequest, error: BlockIoError | null): void;
+  /** The durable content may have changed (a durable write, a flush, a crash). */
+  durableChanged?(): void;
+}
+
+const NO_TRANSFER: SectorRange = { sector: 0, sectorCount: 0 };
+const FLUSH_REQUEST: ObservedRequest = {
+  kind: 'flush',
+  sector: 0,
+  sectorCount: 0,
+  fua: false,
+  data: null,
+};
+
 function emptyStats(): DeviceStats {
   return {
     reads: 0,
@@ -132,6 +170,7 @@ export class SimulatedDevice implements BlockDevice {
   private unloggedWrites: PendingWrite[] = [];
   private issueNext = 0;
   private completionNext = 0;
+  private observers: DeviceObserver[] = [];
   /** Bumped by every crash: completions of requests issued before it never arrive. */
   private generation = 0;
 
@@ -187,28 +226,43 @@ export class SimulatedDevice implements BlockDevice {
     return this.inFlight.size;
   }
 
+  /** Adds an observer; returns a function that removes it. */
+  observe(observer: DeviceObserver): () => void {
+    this.observers = [...this.observers, observer];
+    return () => {
+      this.observers = this.observers.filter((each) => each !== observer);
+    };
+  }
+
   read(request: ReadRequest, callback: ReadCallback): void {
     checkRange(this, 'read', request);
+    if (this.observers.length > 0) callback = this.observeRead(request, callback);
     const fault = this.faults.decide('read', this.scheduler.now(), request);
     this.stats.reads++;
     this.stats.sectorsRead += request.sectorCount;
-    this.submit('read', this.latency.read, request.sector, () => {
+    const generation = this.generation;
+    this.submit('read', this.latency.read, request, () => {
+      if (generation !== this.generation) return;
       if (fault.outcome === 'error') {
         callback(this.ioError('read', request.sector, fault), null);
         return;
       }
       const data = this.visible.read(request.sector, request.sectorCount);
-      if (fault.outcome === 'corrupt') data[fault.byteIndex] = fault.value;
+      if (fault.outcome === 'corrupt')
+        data[fault.byteIndex] = corruptedByte(data[fault.byteIndex]!, fault);
       callback(null, data);
     });
   }
 
   readSparse(request: ReadRequest, callback: SparseReadCallback): void {
     checkRange(this, 'read', request);
+    if (this.observers.length > 0) callback = this.observeRead(request, callback);
     const fault = this.faults.decide('read', this.scheduler.now(), request);
     this.stats.reads++;
     this.stats.sectorsRead += request.sectorCount;
-    this.submit('read', this.latency.read, request.sector, () => {
+    const generation = this.generation;
+    this.submit('read', this.latency.read, request, () => {
+      if (generation !== this.generation) return;
       if (fault.outcome === 'error') {
         callback(this.ioError('read', request.sector, fault), null);
         return;
@@ -268,19 +322,23 @@ export class SimulatedDevice implements BlockDevice {
   }
 
   flush(callback: CompletionCallback): void {
+    if (this.observers.length > 0) callback = this.observeCompletion(FLUSH_REQUEST, callback);
     const fault = this.faults.decide('flush', this.scheduler.now(), undefined);
     this.stats.flushes++;
     // A flush covers exactly the writes that completed before it was issued.
     const coverCompletion = this.completionNext;
     const logged = this.unloggedWrites;
     if (this.writeLog !== undefined) this.unloggedWrites = [];
-    this.submit('flush', this.latency.flush, 0, () => {
+    const generation = this.generation;
+    this.submit('flush', this.latency.flush, NO_TRANSFER, () => {
+      if (generation !== this.generation) return;
       if (fault.outcome === 'error') {
         if (this.writeLog !== undefined) this.unloggedWrites = logged.concat(this.unloggedWrites);
         callback(this.ioError('flush', 0, fault));
         return;
       }
       this.makeDurableUpTo(coverCompletion);
+      this.notifyDurableChanged();
       if (this.writeLog !== undefined) {
         for (const write of logged) this.writeLog.appendWrite(write);
         this.writeLog.appendFlush();
@@ -348,6 +406,16 @@ export class SimulatedDevice implements BlockDevice {
     },
   ): void {
     const operation: FaultOperation = kind === 'discard' ? 'discard' : 'write';
+    if (this.observers.length > 0) {
+      const observed = {
+        kind: operation,
+        sector: request.sector,
+        sectorCount: request.sectorCount,
+        fua: request.fua,
+        data: request.data,
+      };
+      request = { ...request, callback: this.observeCompletion(observed, request.callback) };
+    }
     const fault = this.faults.decide(operation, this.scheduler.now(), request);
     if (request.fua) this.stats.fuaWrites++;
     this.stats.sectorsWritten += request.sectorCount;
@@ -365,12 +433,14 @@ export class SimulatedDevice implements BlockDevice {
     if (fault.outcome !== 'error' && fault.outcome !== 'drop') {
       this.inFlight.set(pending.issueSequence, pending);
     }
+    const generation = this.generation;
+    const callback = request.callback;
     this.submit(
       kind === 'discard' ? 'discard' : 'write',
       this.latency.write,
-      request.sector,
+      kind === 'discard' ? { sector: request.sector, sectorCount: 0 } : request,
       () => {
-        this.completeWrite(pending, fault, request.callback);
+        if (generation === this.generation) this.completeWrite(pending, fault, callback);
       },
     );
   }
@@ -389,18 +459,19 @@ export class SimulatedDevice implements BlockDevice {
       callback(null);
       return;
     }
-    assert(
-      this.inFlight.delete(pending.issueSequence),
-      `write ${pending.issueSequence} was not in flight`,
-    );
+    if (!this.inFlight.delete(pending.issueSequence)) {
+      throw new InvariantError(`write ${pending.issueSequence} was not in flight`);
+    }
     const cached = this.writeCache && !pending.fua;
     if (fault.outcome === 'corrupt') {
-      assert(pending.data !== null, 'only dense writes are corrupted');
-      pending.data = pending.data.slice();
-      pending.data[fault.byteIndex] = fault.value;
-    } else if (pending.data !== null && (cached || this.writeLog !== undefined)) {
-      // The caller may reuse its buffer once the callback has run.
-      pending.data = pending.data.slice();
+      assert(pending.kind !== 'discard', 'a discard carries no data to corrupt');
+      copyPendingData(pending);
+      if (pending.data !== null) {
+        pending.data[fault.byteIndex] = corruptedByte(pending.data[fault.byteIndex]!, fault);
+      } else corruptExtents(pending.extents as SparseExtent[], pending.sectorCount, fault);
+    } else if (cached || this.writeLog !== undefined) {
+      // The caller may reuse its buffers once the callback has run.
+      copyPendingData(pending);
     }
     applyPendingWrite(this.visible, pending, null);
     if (cached) {
@@ -410,6 +481,7 @@ export class SimulatedDevice implements BlockDevice {
     } else {
       this.completionNext++;
       if (this.writeCache) this.makeFuaDurable(pending);
+      this.notifyDurableChanged();
     }
     if (this.writeLog !== undefined) {
       if (pending.fua) this.writeLog.appendWrite(pending);
@@ -456,7 +528,11 @@ export class SimulatedDevice implements BlockDevice {
     const last = Math.floor((write.sector + write.sectorCount - 1) / CHUNK_SECTORS);
     for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
       const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
-      assert(count >= 0, `device "${this.name}" chunk ${chunkIndex} reference count went negative`);
+      if (count < 0) {
+        throw new InvariantError(
+          `device "${this.name}" chunk ${chunkIndex} reference count went negative`,
+        );
+      }
       if (count === 0) {
         this.volatileChunkRefs.delete(chunkIndex);
         released.push(chunkIndex);
@@ -467,18 +543,48 @@ export class SimulatedDevice implements BlockDevice {
     return released;
   }
 
-  private submit(kind: RequestKind, latency: LatencyModel, detail: number, done: () => void): void {
-    const generation = this.generation;
-    const delayTicks = drawLatencyTicks(latency, this.latencyRandom);
-    this.scheduler.schedule(
-      delayTicks,
-      this.labels[kind],
-      () => {
-        // A crash since the request was issued: its completion never arrives.
-        if (generation === this.generation) done();
-      },
-      detail,
-    );
+  /**
+   * Schedules a request's completion. Each `done` first compares the
+   * generation it was issued in with the current one: after a crash its
+   * completion never arrives. (Checking there, not in a wrapper here, saves
+   * an allocation per request on the hot path.)
+   */
+  /** Schedules a completion; `transfer.sectorCount` sectors add transfer time (0 for flushes, discards). */
+  private submit(
+    kind: RequestKind,
+    latency: LatencyModel,
+    transfer: SectorRange,
+    done: () => void,
+  ): void {
+    const delayTicks = drawLatencyTicks(latency, this.latencyRandom, transfer.sectorCount);
+    this.scheduler.schedule(delayTicks, this.labels[kind], done, transfer.sector);
+  }
+
+  private observeRead<T>(
+    request: ReadRequest,
+    callback: (error: BlockIoError | null, result: T | null) => void,
+  ): (error: BlockIoError | null, result: T | null) => void {
+    const observed: ObservedRequest = { kind: 'read', ...request, fua: false, data: null };
+    for (const observer of this.observers) observer.submitted?.(observed);
+    return (error, result) => {
+      for (const observer of this.observers) observer.completed?.(observed, error);
+      callback(error, result);
+    };
+  }
+
+  private observeCompletion(
+    observed: ObservedRequest,
+    callback: CompletionCallback,
+  ): CompletionCallback {
+    for (const observer of this.observers) observer.submitted?.(observed);
+    return (error) => {
+      for (const observer of this.observers) observer.completed?.(observed, error);
+      callback(error);
+    };
+  }
+
+  private notifyDurableChanged(): void {
+    for (const observer of this.observers) observer.durableChanged?.();
   }
 
   private ioError(operation: string, sector: number, fault: FaultDecision): BlockIoError {
@@ -487,19 +593,39 @@ export class SimulatedDevice implements BlockDevice {
   }
 }
 
+/** Gives a pending write its own copy of its data or extents (discards have none to copy). */
+function copyPendingData(pending: PendingWrite): void {
+  if (pending.data !== null) {
+    pending.data = pending.data.slice();
+    return;
+  }
+  assert(pending.extents !== null, 'a sparse pending write has no extents');
+  pending.extents = pending.extents.map((extent) => ({
+    sectorOffset: extent.sectorOffset,
+    data: extent.data.slice(),
+  }));
+}
+
 function corruptExtents(extents: SparseExtent[], sectorCount: number, fault: FaultDecision): void {
   const sectorOffset = Math.floor(fault.byteIndex / SECTOR_SIZE_BYTES);
   assert(sectorOffset < sectorCount, 'corrupt byte outside the read');
   for (const extent of extents) {
     const start = extent.sectorOffset * SECTOR_SIZE_BYTES;
     if (fault.byteIndex >= start && fault.byteIndex < start + extent.data.length) {
-      extent.data[fault.byteIndex - start] = fault.value;
+      extent.data[fault.byteIndex - start] = corruptedByte(
+        extent.data[fault.byteIndex - start]!,
+        fault,
+      );
       return;
     }
   }
   // The corrupted byte lies in a hole: materialise it as a one-sector extent.
   const data = new Uint8Array(SECTOR_SIZE_BYTES);
-  data[fault.byteIndex - sectorOffset * SECTOR_SIZE_BYTES] = fault.value;
+  data[fault.byteIndex - sectorOffset * SECTOR_SIZE_BYTES] = corruptedByte(0, fault);
   extents.push({ sectorOffset, data });
   extents.sort((left, right) => left.sectorOffset - right.sectorOffset);
+}
+
+function corruptedByte(current: number, fault: FaultDecision): number {
+  return fault.xor ? current ^ fault.value : fault.value;
 }

@@ -6,7 +6,7 @@
  * written, not 16 TiB. Chunks can be shared copy-on-write between stores
  * (a device's durable and visible images, a crash image).
  */
-import { assert } from '../assert.js';
+import { assert, InvariantError } from '../assert.js';
 import { ChunkTable } from './chunk-table.js';
 import { SECTOR_SIZE_BYTES } from './sector.js';
 
@@ -76,7 +76,9 @@ export class SparseStore {
   /** Writes whole sectors of `data` (from byte `dataOffset`, `sectorCount` sectors) at `sector`. */
   write(sector: number, data: Uint8Array, dataOffset = 0, sectorCount = -1): void {
     const count = sectorCount < 0 ? (data.length - dataOffset) / SECTOR_SIZE_BYTES : sectorCount;
-    assert(Number.isInteger(count) && count > 0, `write of ${count} sectors is not whole sectors`);
+    if (!Number.isInteger(count) || count <= 0) {
+      throw new InvariantError(`write of ${count} sectors is not whole sectors`);
+    }
     assert(dataOffset + count * SECTOR_SIZE_BYTES <= data.length, 'write data too short');
     this.checkRange(sector, count);
     let position = sector;
@@ -88,7 +90,10 @@ export class SparseStore {
       const run = Math.min(CHUNK_SECTORS - inChunk, end - position);
       const bytes = run * SECTOR_SIZE_BYTES;
       const chunk = this.writableChunk(chunkIndex);
-      chunk.set(data.subarray(offset, offset + bytes), inChunk * SECTOR_SIZE_BYTES);
+      // A whole-buffer run (the common 4 KiB write) needs no subarray view.
+      const source =
+        offset === 0 && bytes === data.length ? data : data.subarray(offset, offset + bytes);
+      chunk.set(source, inChunk * SECTOR_SIZE_BYTES);
       position += run;
       offset += bytes;
     }
@@ -265,23 +270,21 @@ export class SparseStore {
   }
 
   private writableChunk(chunkIndex: number): Uint8Array {
-    const chunk = this.chunks.get(chunkIndex);
-    if (chunk === undefined) {
-      const fresh = new Uint8Array(CHUNK_SIZE_BYTES);
-      this.chunks.set(chunkIndex, fresh, false);
-      return fresh;
-    }
-    if (this.chunks.isShared(chunkIndex)) {
-      const copy = chunk.slice();
-      this.chunks.set(chunkIndex, copy, false);
-      return copy;
-    }
-    return chunk;
+    // One probe in the common case: a chunk this store already owns.
+    const owned = this.chunks.getOwned(chunkIndex);
+    if (owned !== undefined) return owned;
+    const shared = this.chunks.get(chunkIndex);
+    const fresh = shared === undefined ? new Uint8Array(CHUNK_SIZE_BYTES) : shared.slice();
+    this.chunks.set(chunkIndex, fresh, false);
+    return fresh;
   }
 
   private checkRange(sector: number, sectorCount: number): void {
-    assert(
-      Number.isSafeInteger(sector) && sector >= 0 && sector + sectorCount <= this.sizeSectors,
+    // The message is built only on failure: this runs for every read and write.
+    if (Number.isSafeInteger(sector) && sector >= 0 && sector + sectorCount <= this.sizeSectors) {
+      return;
+    }
+    throw new InvariantError(
       `store range [${sector}, +${sectorCount}) outside [0, ${this.sizeSectors})`,
     );
   }
