@@ -1,0 +1,193 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BITS_PER_LONG, bitsetSizeBytes, LeBitset } from '../../src/log/bitset.js';
+
+/** The naive reading of the little-endian layout: bit b is bit (b & 7) of byte (b >> 3). */
+function naiveTest(bytes: Uint8Array, bit: number): number {
+  return (bytes[bit >> 3]! >> (bit & 7)) & 1;
+}
+
+function naiveFindNextZero(bytes: Uint8Array, sizeBits: number, fromBit: number): number {
+  for (let bit = fromBit; bit < sizeBits; bit++) if (naiveTest(bytes, bit) === 0) return bit;
+  return sizeBits;
+}
+
+function naiveCount(bytes: Uint8Array, toBit: number): number {
+  let count = 0;
+  for (let bit = 0; bit < toBit; bit++) count += naiveTest(bytes, bit);
+  return count;
+}
+
+/** Byte arrays whose length is a whole number of longs, dense in 0xFF to exercise word skips. */
+const bitsetBytes = fc
+  .integer({ min: 1, max: 12 })
+  .chain((longs) =>
+    fc
+      .uint8Array({ minLength: longs * 8, maxLength: longs * 8 })
+      .chain((random) =>
+        fc
+          .array(fc.boolean(), { minLength: random.length, maxLength: random.length })
+          .map((full) => random.map((byte, index) => (full[index] ? 0xff : byte))),
+      ),
+  );
+
+/** The same bytes at offset 0 (word scans) and at offset 1 (byte-only scans). */
+function bothAlignments(bytes: Uint8Array): LeBitset[] {
+  const shifted = new Uint8Array(bytes.length + 1);
+  shifted.set(bytes, 1);
+  return [new LeBitset(bytes.slice()), new LeBitset(shifted.subarray(1))];
+}
+
+describe('bitset size', () => {
+  it('§2.1 rounds a bit count up to whole 64-bit longs (BITS_PER_LONG)', () => {
+    expect(BITS_PER_LONG).toBe(64);
+    expect(bitsetSizeBytes(0)).toBe(0);
+    expect(bitsetSizeBytes(1)).toBe(8);
+    expect(bitsetSizeBytes(64)).toBe(8);
+    expect(bitsetSizeBytes(65)).toBe(16);
+    expect(bitsetSizeBytes(100)).toBe(16);
+    expect(bitsetSizeBytes(1_000_000)).toBe(125_000);
+    expect(LeBitset.allocate(65).sizeBits).toBe(128);
+  });
+
+  it('rejects a negative or fractional bit count, and memory that is not whole longs', () => {
+    expect(() => bitsetSizeBytes(-1)).toThrow(RangeError);
+    expect(() => bitsetSizeBytes(1.5)).toThrow(/1.5 bits/);
+    expect(() => new LeBitset(new Uint8Array(12))).toThrow(/12 bytes is not a whole number/);
+  });
+});
+
+describe('little-endian bit layout', () => {
+  it('§2.2 bit r is bit r & 7 of byte r >> 3, whatever the host byte order', () => {
+    const bitset = LeBitset.allocate(64);
+    bitset.set(0);
+    bitset.set(9);
+    bitset.set(31);
+    bitset.set(63);
+    expect([...bitset.bytes]).toEqual([0x01, 0x02, 0x00, 0x80, 0x00, 0x00, 0x00, 0x80]);
+    expect(bitset.test(9)).toBe(1);
+    expect(bitset.test(8)).toBe(0);
+    bitset.clear(9);
+    expect(bitset.bytes[1]).toBe(0);
+    expect(bitset.test(9)).toBe(0);
+  });
+
+  it('set and clear change only their own bit', () => {
+    fc.assert(
+      fc.property(bitsetBytes, fc.nat(), fc.boolean(), (bytes, seed, value) => {
+        const bitset = new LeBitset(bytes.slice());
+        const bit = seed % bitset.sizeBits;
+        if (value) bitset.set(bit);
+        else bitset.clear(bit);
+        for (let other = 0; other < bitset.sizeBits; other++) {
+          const expected = other === bit ? (value ? 1 : 0) : naiveTest(bytes, other);
+          if (bitset.test(other) !== expected) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
+  it('asserts on an index past its memory', () => {
+    const bitset = LeBitset.allocate(64);
+    expect(() => bitset.test(64)).toThrow(/past its memory/);
+    expect(() => bitset.set(-1)).toThrow(/past its memory/);
+  });
+});
+
+describe('find_next_zero_bit_le', () => {
+  it('returns the first clear bit at or after the start, below the size', () => {
+    const bitset = LeBitset.allocate(128);
+    bitset.fill(1);
+    bitset.clear(5);
+    bitset.clear(100);
+    expect(bitset.findNextZero(128, 0)).toBe(5);
+    expect(bitset.findNextZero(128, 5)).toBe(5);
+    expect(bitset.findNextZero(128, 6)).toBe(100);
+    expect(bitset.findNextZero(100, 6)).toBe(100);
+    expect(bitset.findNextZero(128, 101)).toBe(128);
+  });
+
+  it('returns the size when the start is at or past it, or nothing is clear below it', () => {
+    const bitset = LeBitset.allocate(64);
+    expect(bitset.findNextZero(10, 10)).toBe(10);
+    expect(bitset.findNextZero(10, 20)).toBe(10);
+    bitset.fill(1);
+    bitset.clear(12);
+    expect(bitset.findNextZero(12, 0)).toBe(12);
+    expect(bitset.findNextZero(13, 0)).toBe(12);
+  });
+
+  it('agrees with a bit-by-bit search for any memory, size and start (aligned or not)', () => {
+    fc.assert(
+      fc.property(bitsetBytes, fc.nat(), fc.nat(), (bytes, sizeSeed, fromSeed) => {
+        const sizeBits = sizeSeed % (bytes.length * 8 + 1);
+        const fromBit = fromSeed % (bytes.length * 8 + 8);
+        const expected = naiveFindNextZero(bytes, sizeBits, fromBit);
+        for (const bitset of bothAlignments(bytes)) {
+          if (bitset.findNextZero(sizeBits, fromBit) !== expected) return false;
+        }
+        return true;
+      }),
+    );
+  });
+});
+
+describe('memweight', () => {
+  it('popcount counts every set bit of the memory, and countOnesBelow those below a limit', () => {
+    fc.assert(
+      fc.property(bitsetBytes, fc.nat(), (bytes, limitSeed) => {
+        const limit = limitSeed % (bytes.length * 8 + 1);
+        for (const bitset of bothAlignments(bytes)) {
+          if (bitset.popcount() !== naiveCount(bytes, bytes.length * 8)) return false;
+          if (bitset.countOnesBelow(limit) !== naiveCount(bytes, limit)) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
+  it('counts a full bitset', () => {
+    const bitset = LeBitset.allocate(200);
+    bitset.fill(1);
+    expect(bitset.popcount()).toBe(256);
+    expect(bitset.countOnesBelow(200)).toBe(200);
+  });
+});
+
+describe('ranges and copies', () => {
+  it('fillRange sets or clears exactly [from, to)', () => {
+    fc.assert(
+      fc.property(bitsetBytes, fc.nat(), fc.nat(), fc.boolean(), (bytes, a, b, ones) => {
+        const size = bytes.length * 8;
+        const from = Math.min(a % (size + 1), b % (size + 1));
+        const to = Math.max(a % (size + 1), b % (size + 1));
+        const bitset = new LeBitset(bytes.slice());
+        bitset.fillRange(from, to, ones ? 1 : 0);
+        for (let bit = 0; bit < size; bit++) {
+          const expected = bit >= from && bit < to ? (ones ? 1 : 0) : naiveTest(bytes, bit);
+          if (bitset.test(bit) !== expected) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
+  it('fill and copyFrom work on whole memory; a copy needs the same size', () => {
+    const source = LeBitset.allocate(64);
+    source.set(3);
+    const target = LeBitset.allocate(64);
+    target.fill(1);
+    target.copyFrom(source);
+    expect([...target.bytes]).toEqual([...source.bytes]);
+    expect(() => target.copyFrom(LeBitset.allocate(128))).toThrow(/16 bytes into 8 bytes/);
+    expect(() => target.fillRange(3, 65, 1)).toThrow(/outside a 64-bit bitset/);
+  });
+
+  it('wraps memory without copying it', () => {
+    const buffer = new Uint8Array(24);
+    const bitset = new LeBitset(buffer.subarray(8, 24));
+    bitset.set(8);
+    expect(buffer[9]).toBe(1);
+  });
+});
