@@ -1,0 +1,165 @@
+/**
+ * One log a daemon serves: a backing {@link DirtyLog} of any registered
+ * type, plus the bookkeeping cmirrord keeps beside its bitmaps (reference
+ * userspace-and-cluster-logs.md §4.6) so that the requests a kernel may
+ * repeat — a resend after its 15 s timeout, a duplicate — stay harmless:
+ *
+ * - MARK and CLEAR are idempotent; a clear sets the clean bit only when
+ *   the region is in sync, so a daemon that lost its state (and so its
+ *   sync bits) never records clean a region whose legs may differ;
+ * - GET_RESYNC_WORK gives the same region again until SET_REGION_SYNC
+ *   settles it ("re-requesting work"), so a lost reply cannot strand a
+ *   region the backing log marked as recovering;
+ * - SET_REGION_SYNC(r, 1) on a region already in sync does nothing
+ *   (cmirrord checks the bit; a core log would over-count);
+ * - IS_REMOTE_RECOVERING answers "recovering" for any region not in sync,
+ *   `{0, region_count}` after PRESUSPEND, and a hint: the first region not
+ *   in sync;
+ * - a second RESUME without a suspend in between does nothing (cmirrord's
+ *   "additional resume issued before suspend"), so a duplicate cannot make
+ *   a disk log re-read its bitmap and forget what it learned since.
+ */
+import { assert } from '../../../assert.js';
+import type { Blocking } from '../../../concurrency/blocking.js';
+import { EINVAL } from '../../../errno.js';
+import type { DirtyLog } from '../../dirty-log.js';
+
+/** A request's outcome before it becomes a reply: 0 or a negative errno, and data. */
+export interface DaemonResult {
+  readonly error: number;
+  readonly data?: Uint8Array;
+}
+
+/** `{i, r}` of GET_RESYNC_WORK, or an error. */
+export interface DaemonResyncWork {
+  readonly error: number;
+  readonly result: number;
+  readonly region: number;
+}
+
+/** Where a served log is in its life: built by CTR, resumed, or suspended (after POSTSUSPEND). */
+export type DaemonLogState = 'constructed' | 'resumed' | 'suspended';
+
+/** A served log: its identity, its backing log, and cmirrord-style bookkeeping. */
+export class DaemonLog {
+  readonly uuid: string;
+  readonly luid: bigint;
+  /** The CTR string it was built from (`<length> <type> <args…>`). */
+  readonly ctrString: string;
+  readonly backing: DirtyLog;
+  readonly regionCount: number;
+  private lifeState: DaemonLogState = 'constructed';
+  /** `recovering_region`: handed out by GET_RESYNC_WORK and not yet settled; null for none. */
+  private recoveringRegion: number | null = null;
+  /** `recovery_halted`: PRESUSPEND until RESUME. */
+  private recoveryHalted = false;
+  /** Every region below it was in sync when last looked at. */
+  private hintCursor = 0;
+
+  constructor(options: {
+    readonly uuid: string;
+    readonly luid: bigint;
+    readonly ctrString: string;
+    readonly backing: DirtyLog;
+    readonly targetLengthSectors: number;
+  }) {
+    this.uuid = options.uuid;
+    this.luid = options.luid;
+    this.ctrString = options.ctrString;
+    this.backing = options.backing;
+    const regionSize = options.backing.getRegionSize();
+    assert(regionSize > 0, `backing log region size ${regionSize} is not positive`);
+    this.regionCount = Math.ceil(options.targetLengthSectors / regionSize);
+  }
+
+  /** Built, resumed, or suspended. */
+  get state(): DaemonLogState {
+    return this.lifeState;
+  }
+
+  /** The region a GET_RESYNC_WORK handed out and no SET_REGION_SYNC settled yet, or null. */
+  get recovering(): number | null {
+    return this.recoveringRegion;
+  }
+
+  /** `-EINVAL` unless every region is below the region count (cmirrord's bounds check). */
+  checkRegions(regions: readonly bigint[]): number {
+    const count = BigInt(this.regionCount);
+    return regions.every((region) => region < count) ? 0 : EINVAL;
+  }
+
+  /** PRESUSPEND: recovery is halted until the next RESUME. */
+  *presuspend(): Blocking<number> {
+    this.recoveryHalted = true;
+    if (this.backing.presuspend === undefined) return 0;
+    return yield* this.backing.presuspend();
+  }
+
+  /** POSTSUSPEND: the backing log's own postsuspend (a disk log flushes). */
+  *postsuspend(): Blocking<number> {
+    this.lifeState = 'suspended';
+    if (this.backing.postsuspend === undefined) return 0;
+    return yield* this.backing.postsuspend();
+  }
+
+  /** RESUME; a repeat while already resumed (and not presuspended since) does nothing. */
+  *resume(): Blocking<number> {
+    if (this.lifeState === 'resumed' && !this.recoveryHalted) return 0;
+    this.recoveryHalted = false;
+    this.recoveringRegion = null;
+    this.hintCursor = 0;
+    const result = yield* this.backing.resume();
+    this.lifeState = 'resumed';
+    return result;
+  }
+
+  /** MARK, or the marks of an integrated FLUSH: clears the clean bits. */
+  mark(regions: readonly number[]): void {
+    for (const region of regions) this.backing.markRegion(region);
+  }
+
+  /** CLEAR: sets a clean bit only where the region is in sync. */
+  *clear(regions: readonly number[]): Blocking<void> {
+    for (const region of regions) {
+      if ((yield* this.backing.inSync(region, true)) === 1) this.backing.clearRegion(region);
+    }
+  }
+
+  /** GET_RESYNC_WORK with the re-request rule. */
+  *getResyncWork(): Blocking<DaemonResyncWork> {
+    if (this.recoveringRegion !== null) {
+      return { error: 0, result: 1, region: this.recoveringRegion };
+    }
+    const work = yield* this.backing.getResyncWork();
+    if (work.result < 0) return { error: work.result, result: 0, region: 0 };
+    if (work.result === 0) return { error: 0, result: 0, region: 0 };
+    assert(
+      work.region >= 0 && work.region < this.regionCount,
+      `backing log handed out region ${work.region} of ${this.regionCount}`,
+    );
+    this.recoveringRegion = work.region;
+    return { error: 0, result: 1, region: work.region };
+  }
+
+  /** SET_REGION_SYNC: settles a handed-out region; idempotent for in_sync = 1. */
+  *setRegionSync(region: number, inSync: boolean): Blocking<void> {
+    // cmirrord clears recovering_region whatever region is named; only the named one is safer
+    // when an old duplicate arrives after the next region was handed out.
+    if (this.recoveringRegion === region) this.recoveringRegion = null;
+    if (inSync && (yield* this.backing.inSync(region, true)) === 1) return;
+    if (!inSync) this.hintCursor = Math.min(this.hintCursor, region);
+    yield* this.backing.setRegionSync(region, inSync);
+  }
+
+  /** IS_REMOTE_RECOVERING: `{is_recovering, in_sync_hint}`. */
+  *isRemoteRecovering(region: number): Blocking<{ recovering: number; hint: number }> {
+    if (this.recoveryHalted) return { recovering: 0, hint: this.regionCount };
+    const inSync = yield* this.backing.inSync(region, true);
+    // Advance the hint past regions in sync; each region is passed at most once per resume.
+    while (this.hintCursor < this.regionCount) {
+      if ((yield* this.backing.inSync(this.hintCursor, true)) !== 1) break;
+      this.hintCursor++;
+    }
+    return { recovering: inSync === 1 ? 0 : 1, hint: this.hintCursor };
+  }
+}
