@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // The installed entry point: runs the compiled CLI (built by `npm install` / `npm ci`).
-import { runCli } from '../dist/src/cli/main.js';
+import { runCli } from '../dist/cli/main.js';
 
 process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,65 @@
+/**
+ * `mirrorsim log-daemon --socket PATH [--state-dir DIR]`: the userspace
+ * log daemon as a real process (see host/ulog-daemon-server.ts). It runs
+ * until SIGINT or SIGTERM, then removes its socket and exits 0.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UlogDaemonServer } from '../host/ulog-daemon-server.js';
+import { type CliIo, EXIT_OK, UsageError } from './cli-io.js';
+
+interface LogDaemonFlags {
+  socket?: string;
+  stateDir?: string;
+  verbose?: boolean;
+}
+
+/** Registers `log-daemon` on the program. */
+export function registerLogDaemonCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
+  program
+    .command('log-daemon')
+    .description('serve userspace dirty logs on a Unix socket (the daemon as a real process)')
+    .option('--socket <path>', 'the Unix socket to listen on (created with mode 0600)')
+    .option(
+      '--state-dir <dir>',
+      'keep disk-backed logs as files here (<device>.img, disk log format), synced on flush',
+    )
+    .option('--verbose', 'log every refused request and opened device on stderr')
+    .action(async (flags: LogDaemonFlags) => {
+      if (flags.socket === undefined || flags.socket === '') {
+        throw new UsageError('log-daemon needs --socket PATH');
+      }
+      const socketPath = resolve(flags.socket);
+      const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
+      const server = await UlogDaemonServer.start({
+        socketPath,
+        stateDir,
+        ...(flags.verbose === true
+          ? { log: (line: string) => io.stderr(`log-daemon: ${line}\n`) }
+          : {}),
+      });
+      io.stderr(
+        `mirrorsim log-daemon: listening on ${socketPath}${stateDir === null ? ' (logs in memory)' : `, state in ${stateDir}`}\n`,
+      );
+      await waitForTerminationSignal();
+      await server.close();
+      setExitCode(EXIT_OK);
+    });
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function waitForTerminationSignal(): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolvePromise();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

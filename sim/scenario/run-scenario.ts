@@ -1,0 +1,344 @@
+/**
+ * One `mirrorsim run` scenario: build the stack, wait for its initial sync,
+ * run a workload, optionally crash at a chosen event, reboot a fresh stack
+ * from the same table over the surviving images, let recovery finish, and
+ * verify: legs byte-identical, every durable write reads back, every other
+ * sector old-or-new.
+ */
+import type { CrashStrategy } from '../../src/block/crash-state.js';
+import type { DeviceLatency } from '../../src/block/latency.js';
+import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
+import type { SimulatedDevice } from '../../src/block/simulated-device.js';
+import { findDirtyLogType } from '../../src/log/registry.js';
+import type { UlogChannel } from '../../src/log/userspace/ulog-channel.js';
+import type { MirrorSet } from '../../src/mirror/mirror-set.js';
+import { TableError } from '../../src/table/table-error.js';
+import { MirrorChecker } from '../check/mirror-checker.js';
+import { WorkloadDriver } from '../driver/workload-driver.js';
+import { MirrorStack } from '../mirror-stack.js';
+import { type SectorViolation, WriteHistory } from '../oracle/write-history.js';
+import { createWorkload } from '../workload/workload.js';
+import { World } from '../world.js';
+import { crashRebootResume, settle } from './crash-flow.js';
+
+/**
+ * When the run crashes: never, at a point the seed picks, after that many
+ * simulation events, or once that many user writes were acknowledged (a
+ * point that means the same for every log type, which the benchmark needs).
+ */
+export type CrashWhen =
+  | { readonly kind: 'never' }
+  | { readonly kind: 'random' }
+  | { readonly kind: 'at'; readonly event: number }
+  | { readonly kind: 'afterWrites'; readonly writes: number };
+
+export interface RunScenarioOptions {
+  readonly seed: number;
+  /** A full table line; when absent one is built from the fields below. */
+  readonly table?: string;
+  readonly logType: string;
+  readonly legCount: number;
+  readonly regionSizeSectors: number;
+  readonly sizeSectors: number;
+  readonly workload: string;
+  readonly ops: number;
+  readonly depth: number;
+  readonly blockSizeSectors: number;
+  readonly crash: CrashWhen;
+  readonly crashState: CrashStrategy;
+  /** fio's fsync=N: a flush after every N writes (0 never). */
+  readonly flushEveryWrites: number;
+  readonly legLatency: Partial<DeviceLatency>;
+  readonly logLatency: Partial<DeviceLatency>;
+  readonly writeCache: boolean;
+  /** Called with every device as the crash left it, before reboot. */
+  readonly onCrashImages?: (devices: readonly SimulatedDevice[]) => void;
+  /** Called with every device after recovery and a clean suspend. */
+  readonly onRecoveredImages?: (devices: readonly SimulatedDevice[]) => void;
+  /** Called once the stack is in sync and idle, just before the workload starts (not timed by the run). */
+  readonly onWorkloadStart?: (stack: MirrorStack) => void;
+  /** Called when the workload is done, or at the crash point before the crash. */
+  readonly onWorkloadEnd?: (stack: MirrorStack, driver: WorkloadDriver) => void;
+  /** A channel to a real log daemon for `userspace` logs (`--log-daemon`); in-process when absent. */
+  readonly userspaceChannel?: UlogChannel;
+}
+
+export interface RunResult {
+  readonly seed: number;
+  readonly table: string;
+  readonly logType: string;
+  readonly regions: number;
+  readonly ops: number;
+  readonly writesAcknowledged: number;
+  readonly crashed: boolean;
+  readonly crashEvent: number | null;
+  readonly crashStateId: string | null;
+  /** Regions the log had out of sync when the rebooted stack resumed. */
+  readonly dirtyRegionsAtCrash: number;
+  readonly regionsResynced: number;
+  readonly bytesResynced: number;
+  readonly recoveryTicks: number;
+  readonly legsIdentical: boolean;
+  readonly oracle: 'ok' | 'violated';
+  /** A divergence the table mode allows (Linux behaviour), reported rather than failed. */
+  readonly expectedDivergence: string | null;
+  readonly violations: string[];
+  readonly statusInfoBefore: string;
+  readonly statusInfo: string;
+  readonly statusTable: string;
+  /** One character per cell of regions: `#` resynced after the crash, `.` not. */
+  readonly regionMap: string;
+  readonly traceHash: string;
+  readonly simulatedTicks: number;
+  readonly events: number;
+}
+
+/** The table `--log/--legs/--region-size/--size` describe. */
+export function buildTable(options: {
+  readonly logType: string;
+  readonly legCount: number;
+  readonly regionSizeSectors: number;
+  readonly sizeSectors: number;
+}): string {
+  const type = findDirtyLogType(options.logType);
+  if (type === undefined || type.defaultTableArgs === undefined) {
+    throw new TableError(
+      `Log type "${options.logType}" cannot be built from --log; give a --table`,
+    );
+  }
+  const logArgs = type.defaultTableArgs({
+    regionSizeSectors: options.regionSizeSectors,
+    logDeviceName: 'log0',
+  });
+  const legs = Array.from({ length: options.legCount }, (_, index) => `leg${index} 0`).join(' ');
+  return `0 ${options.sizeSectors} mirror ${options.logType} ${logArgs.length} ${logArgs.join(' ')} ${options.legCount} ${legs}`;
+}
+
+const VIOLATIONS_SHOWN_MAX = 20;
+const REGION_MAP_CELLS = 64;
+
+export function runScenario(options: RunScenarioOptions): RunResult {
+  const table = options.table ?? buildTable(options);
+  const world = new World({ seed: options.seed });
+  const deviceDefaults = { writeCache: options.writeCache };
+  const stackOptions = {
+    world,
+    table,
+    legDefaults: { ...deviceDefaults, latency: options.legLatency },
+    logDeviceDefaults: { ...deviceDefaults, latency: options.logLatency },
+    ...(options.userspaceChannel === undefined
+      ? {}
+      : { userspaceChannel: options.userspaceChannel }),
+  };
+  const stack = new MirrorStack(stackOptions);
+  const checker = new MirrorChecker({ world, stack });
+  stack.activate();
+  settle(world, stack.mirror);
+  const history = new WriteHistory();
+  const driver = new WorkloadDriver({
+    scheduler: world.scheduler,
+    device: stack.device,
+    workload: createWorkload(options.workload, {
+      deviceSizeSectors: stack.table.lengthSectors,
+      blockSizeSectors: options.blockSizeSectors,
+      ops: options.ops,
+      random: world.random.stream('workload'),
+    }),
+    depth: options.depth,
+    history,
+    flushEveryWrites: options.flushEveryWrites,
+  });
+  const crashReached = chooseCrashPoint(options, world, driver);
+  options.onWorkloadStart?.(stack);
+  driver.start();
+  if (crashReached === null) {
+    world.scheduler.runUntil(() => driver.done);
+    options.onWorkloadEnd?.(stack, driver);
+    return finish({ options, table, world, stack, history, driver, checker, crashed: false });
+  }
+  world.scheduler.runUntil(() => driver.done || crashReached());
+  options.onWorkloadEnd?.(stack, driver);
+  const statusInfoBefore = stack.status('info');
+  driver.stop();
+  const after = crashRebootResume({
+    world,
+    stack,
+    checker,
+    history,
+    strategy: options.crashState,
+    ...(options.onCrashImages === undefined ? {} : { onCrashImages: options.onCrashImages }),
+  });
+  const rebooted = after.stack;
+  const resyncedRegions = new Set<number>();
+  const recoveryStartTicks = world.scheduler.now();
+  const mirror = rebooted.mirror;
+  mirror.onRegionRecovered = (region) => resyncedRegions.add(region);
+  settle(world, mirror);
+  return finish({
+    options,
+    table,
+    world,
+    stack: rebooted,
+    history,
+    driver,
+    checker,
+    crashed: true,
+    crashEvent: after.crash.atStep,
+    crashStateId: after.crash.stateId,
+    statusInfoBefore,
+    dirtyRegionsAtCrash: mirror.regionCount - after.syncCountAtResume,
+    recoveryTicks: world.scheduler.now() - recoveryStartTicks,
+    resyncedRegions,
+  });
+}
+
+/** The crash point as a predicate checked before every event, or null for no crash. */
+function chooseCrashPoint(
+  options: RunScenarioOptions,
+  world: World,
+  driver: WorkloadDriver,
+): (() => boolean) | null {
+  const crash = options.crash;
+  switch (crash.kind) {
+    case 'never':
+      return null;
+    case 'at':
+      return () => world.scheduler.steps >= crash.event;
+    case 'afterWrites':
+      return () => driver.stats.writesAcknowledged >= crash.writes;
+    case 'random': {
+      // A point inside the workload: once the seed-chosen request has been issued.
+      const requests = world.random.stream('crash.point').nextInt(1, Math.max(1, options.ops - 1));
+      return () => driver.stats.issued >= requests;
+    }
+  }
+}
+
+interface FinishInput {
+  readonly options: RunScenarioOptions;
+  readonly table: string;
+  readonly world: World;
+  readonly stack: MirrorStack;
+  readonly history: WriteHistory;
+  readonly driver: WorkloadDriver;
+  readonly checker: MirrorChecker;
+  readonly crashed: boolean;
+  readonly crashEvent?: number;
+  readonly crashStateId?: string;
+  readonly statusInfoBefore?: string;
+  readonly dirtyRegionsAtCrash?: number;
+  readonly recoveryTicks?: number;
+  readonly resyncedRegions?: ReadonlySet<number>;
+}
+
+function finish(input: FinishInput): RunResult {
+  const { options, world, stack, history, driver } = input;
+  const mirror = stack.mirror;
+  const statusInfo = stack.status('info');
+  const statusTable = stack.status('table');
+  input.checker.checkQuiescent();
+  const legsIdentical = compareLegs(mirror);
+  // A nosync table ignores the on-disk log at activation, so after a crash legs may differ (§5.5).
+  const divergenceExpected = input.crashed && input.checker.logSyncMode === 'nosync';
+  const violations = verifyContent(mirror, history).concat(driver.readViolations);
+  const shown = violations
+    .slice(0, VIOLATIONS_SHOWN_MAX)
+    .map(
+      (violation) =>
+        `sector ${violation.sector}: read ${violation.found}, expected ${violation.expected}`,
+    );
+  if (violations.length > VIOLATIONS_SHOWN_MAX)
+    shown.push(`… and ${violations.length - VIOLATIONS_SHOWN_MAX} more`);
+  for (const violation of input.checker.violations) {
+    shown.unshift(
+      `invariant ${violation.invariant} at event ${violation.step}: ${violation.message}`,
+    );
+  }
+  if (!legsIdentical && !divergenceExpected) shown.unshift('legs differ after recovery');
+  stack.suspend();
+  options.onRecoveredImages?.(world.devices);
+  const resynced = input.resyncedRegions ?? new Set<number>();
+  return {
+    seed: options.seed,
+    table: input.table,
+    logType: mirror.log.typeName,
+    regions: mirror.regionCount,
+    ops: options.ops,
+    writesAcknowledged: driver.stats.writesAcknowledged,
+    crashed: input.crashed,
+    crashEvent: input.crashEvent ?? null,
+    crashStateId: input.crashStateId ?? null,
+    dirtyRegionsAtCrash: input.dirtyRegionsAtCrash ?? 0,
+    regionsResynced: input.crashed ? mirror.stats.regionsRecovered : 0,
+    bytesResynced: input.crashed ? mirror.stats.sectorsResynced * SECTOR_SIZE_BYTES : 0,
+    recoveryTicks: input.recoveryTicks ?? 0,
+    legsIdentical,
+    oracle:
+      violations.length === 0 && input.checker.ok && (legsIdentical || divergenceExpected)
+        ? 'ok'
+        : 'violated',
+    expectedDivergence:
+      !legsIdentical && divergenceExpected
+        ? 'legs differ: a nosync table ignores the on-disk log'
+        : null,
+    violations: shown,
+    statusInfoBefore: input.statusInfoBefore ?? statusInfo,
+    statusInfo,
+    statusTable,
+    regionMap: regionMap(mirror.regionCount, resynced),
+    traceHash: world.scheduler.traceHash(),
+    simulatedTicks: world.scheduler.now(),
+    events: world.scheduler.steps,
+  };
+}
+
+/** Legs byte-identical over the target, visiting only what was written on either. */
+export function compareLegs(mirror: MirrorSet): boolean {
+  const first = mirror.legs[0]!;
+  return mirror.legs.slice(1).every((leg) => {
+    const left = (first.device as SimulatedDevice).content;
+    const right = (leg.device as SimulatedDevice).content;
+    return (
+      left.firstDifference(right, {
+        sector: first.offsetSectors,
+        otherSector: leg.offsetSectors,
+        sectorCount: mirror.lengthSectors,
+      }) < 0
+    );
+  });
+}
+
+/** Checks every sector the history tracks against the default leg, and that nothing else was written. */
+function verifyContent(mirror: MirrorSet, history: WriteHistory): SectorViolation[] {
+  const leg = mirror.defaultLeg;
+  const content = (leg.device as SimulatedDevice).content;
+  const violations: SectorViolation[] = [];
+  const tracked = new Set<number>();
+  for (const sector of history.trackedSectors()) {
+    tracked.add(sector);
+    const bytes = content.read(leg.offsetSectors + sector, 1);
+    const violation = history.checkAfterCrash(sector, bytes);
+    if (violation !== null) violations.push(violation);
+  }
+  // Sectors never written must read as zeros.
+  for (const chunkIndex of content.chunkIndicesIn(leg.offsetSectors, mirror.lengthSectors)) {
+    const chunkData = content.chunkAt(chunkIndex)!;
+    for (let index = 0; index < chunkData.length / SECTOR_SIZE_BYTES; index++) {
+      const sector =
+        chunkIndex * (chunkData.length / SECTOR_SIZE_BYTES) + index - leg.offsetSectors;
+      if (sector < 0 || sector >= mirror.lengthSectors || tracked.has(sector)) continue;
+      const bytes = chunkData.subarray(index * SECTOR_SIZE_BYTES, (index + 1) * SECTOR_SIZE_BYTES);
+      if (bytes.some((byte) => byte !== 0)) {
+        violations.push({ sector, found: 'non-zero data', expected: 'zero (never written)' });
+      }
+    }
+  }
+  return violations;
+}
+
+function regionMap(regionCount: number, resynced: ReadonlySet<number>): string {
+  const cells = Math.min(REGION_MAP_CELLS, regionCount);
+  const marks = new Array<boolean>(cells).fill(false);
+  for (const region of resynced) marks[Math.floor((region * cells) / regionCount)] = true;
+  return marks.map((mark) => (mark ? '#' : '.')).join('');
+}
