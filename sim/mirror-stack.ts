@@ -6,9 +6,6 @@
  * fresh stack from the same table over the surviving images, as a machine
  * coming back up would.
  */
-import { assert } from '../src/assert.js';
-import type { FaultConfig } from '../src/block/faults.js';
-import type { DeviceLatency } from '../src/block/latency.js';
 import type { SimulatedDevice } from '../src/block/simulated-device.js';
 import { MappedDevice } from '../src/dm/mapped-device.js';
 import '../src/log/builtin-logs.js';
@@ -20,16 +17,9 @@ import { TableError } from '../src/table/table-error.js';
 import { parseTableLine, type TableLine } from '../src/table/table-line.js';
 import { runTask } from './run-task.js';
 import { existingUlogMachine, ulogMachineOf } from './userspace/ulog-machine.js';
-import type { World } from './world.js';
+import type { DeviceDefaults, World } from './world.js';
 
-/** How devices the table names are created when they do not exist yet. */
-export interface DeviceDefaults {
-  readonly latency?: Partial<DeviceLatency>;
-  readonly writeCache?: boolean;
-  readonly logicalBlockSizeBytes?: number;
-  readonly faults?: FaultConfig;
-  readonly recordWrites?: boolean;
-}
+export type { DeviceDefaults };
 
 export interface MirrorStackOptions {
   readonly world: World;
@@ -148,33 +138,11 @@ export class MirrorStack {
     if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
       throw new TableError(`Invalid device name "${name}": expected letters, digits, _ . : -`);
     }
-    const existing = this.world.devices.find((device) => device.name === name);
-    const device = existing ?? this.createDevice(name, minimumSizeSectors, role);
+    const defaults =
+      (role === 'leg' ? this.options.legDefaults : this.options.logDeviceDefaults) ?? {};
+    const device = this.world.openDevice(name, minimumSizeSectors, defaults);
     const list = role === 'leg' ? this.legDevices : this.logDevices;
     if (!list.includes(device)) list.push(device);
     return device;
-  }
-
-  private createDevice(
-    name: string,
-    minimumSizeSectors: number,
-    role: DeviceRole,
-  ): SimulatedDevice {
-    const defaults =
-      (role === 'leg' ? this.options.legDefaults : this.options.logDeviceDefaults) ?? {};
-    const blockSectors = (defaults.logicalBlockSizeBytes ?? 512) / 512;
-    const sizeSectors = Math.ceil(minimumSizeSectors / blockSectors) * blockSectors;
-    assert(sizeSectors >= minimumSizeSectors, 'device sized below what the table needs');
-    return this.world.createDevice({
-      name,
-      sizeSectors,
-      ...(defaults.logicalBlockSizeBytes === undefined
-        ? {}
-        : { logicalBlockSizeBytes: defaults.logicalBlockSizeBytes }),
-      ...(defaults.latency === undefined ? {} : { latency: defaults.latency }),
-      ...(defaults.writeCache === undefined ? {} : { writeCache: defaults.writeCache }),
-      ...(defaults.faults === undefined ? {} : { faults: defaults.faults }),
-      ...(defaults.recordWrites === undefined ? {} : { recordWrites: defaults.recordWrites }),
-    });
   }
 }

@@ -32,6 +32,9 @@ export interface WorldCrashReport {
 
 export type DeviceSpec = Omit<SimulatedDeviceOptions, 'scheduler' | 'random'>;
 
+/** How a device a table names is created when it does not exist yet. */
+export type DeviceDefaults = Omit<DeviceSpec, 'name' | 'sizeSectors'>;
+
 export class World {
   readonly seed: number;
   readonly scheduler: DeterministicScheduler;
@@ -52,6 +55,26 @@ export class World {
     const device = new SimulatedDevice({ ...spec, scheduler: this.scheduler, random: this.random });
     this.deviceMap.set(spec.name, device);
     return device;
+  }
+
+  /**
+   * `dm_get_device` in a simulated world: the device named `name`, created
+   * with `defaults` at the smallest whole number of its logical blocks that
+   * holds `minimumSizeSectors` (at least one block) if it does not exist.
+   */
+  openDevice(
+    name: string,
+    minimumSizeSectors: number,
+    defaults: DeviceDefaults = {},
+  ): SimulatedDevice {
+    const existing = this.deviceMap.get(name);
+    if (existing !== undefined) return existing;
+    const blockSectors = (defaults.logicalBlockSizeBytes ?? 512) / 512;
+    const sizeSectors = Math.max(
+      blockSectors,
+      Math.ceil(minimumSizeSectors / blockSectors) * blockSectors,
+    );
+    return this.createDevice({ ...defaults, name, sizeSectors });
   }
 
   device(name: string): SimulatedDevice {

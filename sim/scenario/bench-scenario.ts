@@ -19,7 +19,7 @@
 import { assert } from '../../src/assert.js';
 import type { DeviceLatency } from '../../src/block/latency.js';
 import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
-import type { DeviceStats } from '../../src/block/simulated-device.js';
+import { type DeviceStats, emptyDeviceStats } from '../../src/block/simulated-device.js';
 import { SparseStore } from '../../src/block/sparse-store.js';
 import type { WorkloadDriver } from '../driver/workload-driver.js';
 import type { MirrorStack } from '../mirror-stack.js';
@@ -245,8 +245,8 @@ interface PhaseSnapshot {
 
 /** Device counters summed by role: legs are the devices the table named as legs, the rest log devices. */
 function snapshot(stack: MirrorStack): PhaseSnapshot {
-  const legs = zeroStats();
-  const logs = zeroStats();
+  const legs = emptyDeviceStats();
+  const logs = emptyDeviceStats();
   for (const device of stack.world.devices) {
     addStats(stack.legDevices.includes(device) ? legs : logs, device.stats);
   }
@@ -331,20 +331,6 @@ function scenarioOptions(options: BenchCaseOptions) {
     legLatency: options.legLatency,
     logLatency: options.logLatency,
     writeCache: options.writeCache,
-  };
-}
-
-function zeroStats(): DeviceStats {
-  return {
-    reads: 0,
-    writes: 0,
-    fuaWrites: 0,
-    flushes: 0,
-    discards: 0,
-    sectorsRead: 0,
-    sectorsWritten: 0,
-    errors: 0,
-    droppedWrites: 0,
   };
 }
 

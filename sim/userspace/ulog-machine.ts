@@ -14,8 +14,7 @@
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 import type { UlogChannel } from '../../src/log/userspace/ulog-channel.js';
 import { UlogTransfer } from '../../src/log/userspace/ulog-transfer.js';
-import type { DeviceDefaults } from '../mirror-stack.js';
-import type { World } from '../world.js';
+import type { DeviceDefaults, World } from '../world.js';
 import { SimUlogDaemon } from './sim-ulog-daemon.js';
 import { resolveSimUlogFaults, type SimUlogFaults } from './sim-ulog-faults.js';
 import { SimUlogTransport } from './sim-ulog-transport.js';
@@ -102,24 +101,7 @@ export class UlogMachine {
   }
 
   private backingDevice(name: string, minimumSizeSectors: number): SimulatedDevice {
-    const existing = this.world.devices.find((device) => device.name === name);
-    if (existing !== undefined) return existing;
-    const defaults = this.deviceDefaults;
-    const blockSectors = (defaults.logicalBlockSizeBytes ?? 512) / 512;
-    return this.world.createDevice({
-      name,
-      sizeSectors: Math.max(
-        blockSectors,
-        Math.ceil(minimumSizeSectors / blockSectors) * blockSectors,
-      ),
-      ...(defaults.logicalBlockSizeBytes === undefined
-        ? {}
-        : { logicalBlockSizeBytes: defaults.logicalBlockSizeBytes }),
-      ...(defaults.latency === undefined ? {} : { latency: defaults.latency }),
-      ...(defaults.writeCache === undefined ? {} : { writeCache: defaults.writeCache }),
-      ...(defaults.faults === undefined ? {} : { faults: defaults.faults }),
-      ...(defaults.recordWrites === undefined ? {} : { recordWrites: defaults.recordWrites }),
-    });
+    return this.world.openDevice(name, minimumSizeSectors, this.deviceDefaults);
   }
 }
 

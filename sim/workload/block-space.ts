@@ -16,15 +16,7 @@ export class BlockSpace {
   /** Validates the geometry and request count every generator shares. */
   constructor(options: WorkloadOptions) {
     const { deviceSizeSectors, blockSizeSectors, ops } = options;
-    if (
-      !Number.isSafeInteger(deviceSizeSectors) ||
-      deviceSizeSectors <= 0 ||
-      deviceSizeSectors > DEVICE_SIZE_SECTORS_MAX
-    ) {
-      throw new RangeError(
-        `Workload device size ${deviceSizeSectors} sectors is not valid: expected an integer from 1 to ${DEVICE_SIZE_SECTORS_MAX}`,
-      );
-    }
+    checkDeviceSize(deviceSizeSectors);
     if (!Number.isSafeInteger(blockSizeSectors) || blockSizeSectors <= 0) {
       throw new RangeError(
         `Workload block size ${blockSizeSectors} sectors is not valid: expected a positive integer`,
@@ -53,6 +45,19 @@ export class BlockSpace {
 }
 
 /** Rejects a request count that is not a non-negative safe integer. */
+/** Checks the size of the device a workload addresses. */
+export function checkDeviceSize(deviceSizeSectors: number): void {
+  if (
+    !Number.isSafeInteger(deviceSizeSectors) ||
+    deviceSizeSectors <= 0 ||
+    deviceSizeSectors > DEVICE_SIZE_SECTORS_MAX
+  ) {
+    throw new RangeError(
+      `Workload device size ${deviceSizeSectors} sectors is not valid: expected an integer from 1 to ${DEVICE_SIZE_SECTORS_MAX}`,
+    );
+  }
+}
+
 export function checkOps(ops: number): void {
   if (!Number.isSafeInteger(ops) || ops < 0) {
     throw new RangeError(`Workload ops ${ops} is not valid: expected an integer ≥ 0`);

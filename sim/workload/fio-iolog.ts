@@ -23,8 +23,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { assert } from '../../src/assert.js';
-import { DEVICE_SIZE_SECTORS_MAX, SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
-import { checkOps } from './block-space.js';
+import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
+import { checkDeviceSize, checkOps } from './block-space.js';
 import type { Workload, WorkloadRequest } from './workload.js';
 
 /** The trace format versions fio still reads. */
@@ -370,15 +370,7 @@ export class IologWorkload implements Workload {
 
   constructor(trace: IologTrace, options: IologWorkloadOptions) {
     const { deviceSizeSectors, ops } = options;
-    if (
-      !Number.isSafeInteger(deviceSizeSectors) ||
-      deviceSizeSectors <= 0 ||
-      deviceSizeSectors > DEVICE_SIZE_SECTORS_MAX
-    ) {
-      throw new RangeError(
-        `Workload device size ${deviceSizeSectors} sectors is not valid: expected an integer from 1 to ${DEVICE_SIZE_SECTORS_MAX}`,
-      );
-    }
+    checkDeviceSize(deviceSizeSectors);
     checkOps(ops);
     const requests: WorkloadRequest[] = [];
     for (const entry of trace.entries) {

@@ -128,7 +128,8 @@ const FLUSH_REQUEST: ObservedRequest = {
   data: null,
 };
 
-function emptyStats(): DeviceStats {
+/** A {@link DeviceStats} with every counter at zero. */
+export function emptyDeviceStats(): DeviceStats {
   return {
     reads: 0,
     writes: 0,
@@ -149,7 +150,7 @@ export class SimulatedDevice implements BlockDevice {
   readonly faults: DeviceFaults;
   readonly writeCache: boolean;
   readonly writeLog: WriteLog | undefined;
-  stats: DeviceStats = emptyStats();
+  stats: DeviceStats = emptyDeviceStats();
 
   private readonly scheduler: Scheduler;
   private readonly latency: DeviceLatency;

@@ -5,16 +5,12 @@
  */
 import { expect } from 'vitest';
 import { World } from '../../sim/world.js';
-import type {
-  BlockDevice,
-  CompletionCallback,
-  DiscardRequest,
-  ReadCallback,
-  ReadRequest,
-  SparseReadCallback,
-  SparseWriteRequest,
-  WriteRequest,
-} from '../../src/block/block-device.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
+import {
+  InterposedDevice,
+  type InterposedKind,
+  type InterposedRequest,
+} from '../../src/block/interposed-device.js';
 import { fixedLatency } from '../../src/block/latency.js';
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 import { type Blocking, spawn, waitFor } from '../../src/concurrency/blocking.js';
@@ -40,62 +36,37 @@ export function run<T>(world: World, task: Blocking<T>): T {
  * `log.write`, `log.fua-write`, `log.flush`) and when it completes
  * (`...:done`), into a trace shared with the leg flush callback.
  */
-export class RecordingDevice implements BlockDevice {
-  constructor(
-    readonly inner: BlockDevice,
-    private readonly trace: string[],
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get sizeSectors(): number {
-    return this.inner.sizeSectors;
-  }
-
-  get logicalBlockSizeBytes(): number {
-    return this.inner.logicalBlockSizeBytes;
-  }
-
-  read(request: ReadRequest, callback: ReadCallback): void {
-    this.trace.push(`log.read ${request.sector}+${request.sectorCount}`);
-    this.inner.read(request, (error, data) => {
-      this.trace.push(`log.read:done${error === null ? '' : ' error'}`);
-      callback(error, data);
+export class RecordingDevice extends InterposedDevice {
+  constructor(inner: BlockDevice, trace: string[]) {
+    super(inner, {
+      submit: (request) => {
+        trace.push(describeSubmit(request));
+        return true;
+      },
+      complete: (request, error) => {
+        const done = COMPLETION_LABELS[request.kind];
+        if (done !== undefined) trace.push(`${done}:done${error === null ? '' : ' error'}`);
+        return true;
+      },
     });
   }
+}
 
-  readSparse(request: ReadRequest, callback: SparseReadCallback): void {
-    this.trace.push('log.readSparse');
-    this.inner.readSparse(request, callback);
-  }
+const COMPLETION_LABELS: Partial<Record<InterposedKind, string>> = {
+  read: 'log.read',
+  write: 'log.write',
+  flush: 'log.flush',
+};
 
-  write(request: WriteRequest, callback: CompletionCallback): void {
-    const kind = request.fua === true ? 'log.fua-write' : 'log.write';
-    this.trace.push(`${kind} ${request.sector}+${request.data.length / 512}`);
-    this.inner.write(request, (error) => {
-      this.trace.push(`log.write:done${error === null ? '' : ' error'}`);
-      callback(error);
-    });
-  }
-
-  writeSparse(request: SparseWriteRequest, callback: CompletionCallback): void {
-    this.trace.push('log.writeSparse');
-    this.inner.writeSparse(request, callback);
-  }
-
-  discard(request: DiscardRequest, callback: CompletionCallback): void {
-    this.trace.push('log.discard');
-    this.inner.discard(request, callback);
-  }
-
-  flush(callback: CompletionCallback): void {
-    this.trace.push('log.flush');
-    this.inner.flush((error) => {
-      this.trace.push(`log.flush:done${error === null ? '' : ' error'}`);
-      callback(error);
-    });
+function describeSubmit(request: InterposedRequest): string {
+  const range = `${request.sector}+${request.sectorCount}`;
+  switch (request.kind) {
+    case 'read':
+      return `log.read ${range}`;
+    case 'write':
+      return `${request.fua ? 'log.fua-write' : 'log.write'} ${range}`;
+    default:
+      return `log.${request.kind}`;
   }
 }
 

@@ -9,16 +9,12 @@
 import { expect } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
-import type {
-  BlockDevice,
-  CompletionCallback,
-  DiscardRequest,
-  ReadCallback,
-  ReadRequest,
-  SparseReadCallback,
-  SparseWriteRequest,
-  WriteRequest,
-} from '../../src/block/block-device.js';
+import type { BlockDevice } from '../../src/block/block-device.js';
+import {
+  InterposedDevice,
+  type InterposedKind,
+  type InterposedRequest,
+} from '../../src/block/interposed-device.js';
 import { type DeviceLatency, fixedLatency } from '../../src/block/latency.js';
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 import type { Blocking } from '../../src/concurrency/blocking.js';
@@ -84,78 +80,36 @@ export class Timeline {
  * sparse writes) and when it completes (the same text plus ` done` or
  * ` error`).
  */
-export class RecordingDevice implements BlockDevice {
-  constructor(
-    readonly inner: SimulatedDevice,
-    private readonly timeline: Timeline,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-
-  get sizeSectors(): number {
-    return this.inner.sizeSectors;
-  }
-
-  get logicalBlockSizeBytes(): number {
-    return this.inner.logicalBlockSizeBytes;
-  }
-
-  read(request: ReadRequest, callback: ReadCallback): void {
-    const text = `${this.name} read ${request.sector}+${request.sectorCount}`;
-    this.timeline.record(text);
-    this.inner.read(request, (error, data) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error, data);
+export class RecordingDevice extends InterposedDevice {
+  constructor(inner: SimulatedDevice, timeline: Timeline) {
+    super(inner, {
+      submit: (request) => {
+        timeline.record(describeRequest(inner.name, request));
+        return true;
+      },
+      complete: (request, error) => {
+        timeline.record(
+          `${describeRequest(inner.name, request)} ${error === null ? 'done' : 'error'}`,
+        );
+        return true;
+      },
     });
   }
+}
 
-  readSparse(request: ReadRequest, callback: SparseReadCallback): void {
-    const text = `${this.name} copy-read ${request.sector}+${request.sectorCount}`;
-    this.timeline.record(text);
-    this.inner.readSparse(request, (error, extents) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error, extents);
-    });
-  }
+const REQUEST_LABELS: Record<InterposedKind, string> = {
+  read: 'read',
+  readSparse: 'copy-read',
+  write: 'write',
+  writeSparse: 'copy-write',
+  discard: 'discard',
+  flush: 'flush',
+};
 
-  write(request: WriteRequest, callback: CompletionCallback): void {
-    const fua = request.fua === true ? ' fua' : '';
-    const text = `${this.name} write ${request.sector}+${request.data.length / 512}${fua}`;
-    this.timeline.record(text);
-    this.inner.write(request, (error) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error);
-    });
-  }
-
-  writeSparse(request: SparseWriteRequest, callback: CompletionCallback): void {
-    const text = `${this.name} copy-write ${request.sector}+${request.sectorCount}`;
-    this.timeline.record(text);
-    this.inner.writeSparse(request, (error) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error);
-    });
-  }
-
-  discard(request: DiscardRequest, callback: CompletionCallback): void {
-    const text = `${this.name} discard ${request.sector}+${request.sectorCount}`;
-    this.timeline.record(text);
-    this.inner.discard(request, (error) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error);
-    });
-  }
-
-  flush(callback: CompletionCallback): void {
-    const text = `${this.name} flush`;
-    this.timeline.record(text);
-    this.inner.flush((error) => {
-      this.timeline.record(`${text} ${error === null ? 'done' : 'error'}`);
-      callback(error);
-    });
-  }
+function describeRequest(name: string, request: InterposedRequest): string {
+  if (request.kind === 'flush') return `${name} flush`;
+  const fua = request.kind === 'write' && request.fua ? ' fua' : '';
+  return `${name} ${REQUEST_LABELS[request.kind]} ${request.sector}+${request.sectorCount}${fua}`;
 }
 
 /** Test hooks a recording log consults before asking the real log. */
