@@ -244,7 +244,7 @@ export class DeterministicScheduler implements Scheduler {
     const sequence = event.sequence;
     let index = this.heapLength++;
     while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
+      const parentIndex = (index - 1) >> 2;
       const parentTime = times[parentIndex]!;
       if (parentTime < time || (parentTime === time && sequences[parentIndex]! < sequence)) break;
       times[index] = parentTime;
@@ -269,27 +269,29 @@ export class DeterministicScheduler implements Scheduler {
     const last = events[length];
     events[length] = undefined;
     if (length === 0) return top;
+    // A 4-ary heap: half the depth of a binary one, and siblings share a cache line.
     let index = 0;
     for (;;) {
-      let child = 2 * index + 1;
-      if (child >= length) break;
-      let childTime = times[child]!;
-      const right = child + 1;
-      if (right < length) {
-        const rightTime = times[right]!;
+      const first = 4 * index + 1;
+      if (first >= length) break;
+      let child = first;
+      let childTime = times[first]!;
+      let childSequence = sequences[first]!;
+      const end = first + 4 < length ? first + 4 : length;
+      for (let sibling = first + 1; sibling < end; sibling++) {
+        const siblingTime = times[sibling]!;
         if (
-          rightTime < childTime ||
-          (rightTime === childTime && sequences[right]! < sequences[child]!)
+          siblingTime < childTime ||
+          (siblingTime === childTime && sequences[sibling]! < childSequence)
         ) {
-          child = right;
-          childTime = rightTime;
+          child = sibling;
+          childTime = siblingTime;
+          childSequence = sequences[sibling]!;
         }
       }
-      if (lastTime < childTime || (lastTime === childTime && lastSequence < sequences[child]!)) {
-        break;
-      }
+      if (lastTime < childTime || (lastTime === childTime && lastSequence < childSequence)) break;
       times[index] = childTime;
-      sequences[index] = sequences[child]!;
+      sequences[index] = childSequence;
       events[index] = events[child];
       index = child;
     }

@@ -44,8 +44,8 @@ export class Trace {
     this.running
       .integer(timeTicks)
       .word(labelHash)
-      .word(detail % TWO_TO_32)
-      .word(Math.floor(detail / TWO_TO_32) ^ (isEvent ? 0x5bd1e995 : 0));
+      .word(detail >>> 0)
+      .word(((detail / TWO_TO_32) >>> 0) ^ (isEvent ? 0x5bd1e995 : 0));
     this.recordCountTotal++;
     if (this.recentCapacity > 0) {
       const entry: TraceRecord = { timeTicks, label, detail, isEvent };

@@ -35,7 +35,8 @@ export class Hash64 {
 
   /** Mixes a safe integer (up to 2^53) as two words. */
   integer(value: number): this {
-    return this.word(value % TWO_TO_32).word(Math.floor(value / TWO_TO_32));
+    // For safe integers ≥ 0, `>>> 0` is the value mod 2^32 and the division's `>>> 0` its floor.
+    return this.word(value >>> 0).word((value / TWO_TO_32) >>> 0);
   }
 
   string(text: string): this {
