@@ -1,19 +1,20 @@
 /**
  * An open-addressing hash table from chunk index (an integer up to 2^41) to
- * chunk buffer. It exists because a JavaScript Map boxes keys above 2^30 and
+ * chunk handle. It exists because a JavaScript Map boxes keys above 2^30 and
  * allocates on every lookup; this table stores keys in a Float64Array and
- * never allocates on `get`.
+ * handles in an Int32Array, and never allocates on `get`.
  */
 import { assert, InvariantError } from '../assert.js';
+import type { ChunkHandle } from './chunk-pool.js';
 
 const EMPTY_KEY = -1;
+/** What {@link ChunkTable.get} returns for an absent key. */
+export const NO_CHUNK = -1;
 const LOAD_FACTOR_MAX = 0.6;
 
 export class ChunkTable {
   private keys: Float64Array;
-  private values: (Uint8Array | undefined)[];
-  /** 1 where the value is shared with another table and must be copied before it is changed. */
-  private shared: Uint8Array;
+  private handles: Int32Array;
   private mask: number;
   private count = 0;
 
@@ -21,8 +22,7 @@ export class ChunkTable {
     let capacity = 16;
     while (capacity < capacityInitial) capacity *= 2;
     this.keys = new Float64Array(capacity).fill(EMPTY_KEY);
-    this.values = new Array<Uint8Array | undefined>(capacity).fill(undefined);
-    this.shared = new Uint8Array(capacity);
+    this.handles = new Int32Array(capacity).fill(NO_CHUNK);
     this.mask = capacity - 1;
   }
 
@@ -30,38 +30,23 @@ export class ChunkTable {
     return this.count;
   }
 
-  get(key: number): Uint8Array | undefined {
+  /** The handle stored at `key`, or {@link NO_CHUNK}. */
+  get(key: number): ChunkHandle {
     let slot = this.slotOf(key);
     for (;;) {
       const found = this.keys[slot]!;
-      if (found === key) return this.values[slot];
-      if (found === EMPTY_KEY) return undefined;
+      if (found === key) return this.handles[slot]!;
+      if (found === EMPTY_KEY) return NO_CHUNK;
       slot = (slot + 1) & this.mask;
     }
   }
 
-  /** Whether the chunk at `key` is shared with another table (copy before writing). */
-  isShared(key: number): boolean {
-    const slot = this.find(key);
-    return slot >= 0 && this.shared[slot] === 1;
-  }
-
-  /** The value at `key` if this table may change it in place (present and not shared). */
-  getOwned(key: number): Uint8Array | undefined {
-    let slot = this.slotOf(key);
-    for (;;) {
-      const found = this.keys[slot]!;
-      if (found === key) return this.shared[slot] === 1 ? undefined : this.values[slot];
-      if (found === EMPTY_KEY) return undefined;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  set(key: number, value: Uint8Array, isShared: boolean): void {
-    // The message is built only on failure: this runs for every new chunk.
+  /** Stores `handle` at `key`; returns the handle it replaced, or {@link NO_CHUNK}. */
+  set(key: number, handle: ChunkHandle): ChunkHandle {
     if (!Number.isSafeInteger(key) || key < 0) {
       throw new InvariantError(`chunk key ${key} is not an integer ≥ 0`);
     }
+    assert(handle >= 0, `chunk handle ${handle} is not ≥ 0`);
     if ((this.count + 1) / this.keys.length > LOAD_FACTOR_MAX) this.grow();
     let slot = this.slotOf(key);
     for (;;) {
@@ -74,13 +59,16 @@ export class ChunkTable {
       }
       slot = (slot + 1) & this.mask;
     }
-    this.values[slot] = value;
-    this.shared[slot] = isShared ? 1 : 0;
+    const previous = this.handles[slot]!;
+    this.handles[slot] = handle;
+    return previous;
   }
 
-  delete(key: number): boolean {
+  /** Removes `key`; returns its handle, or {@link NO_CHUNK} if it was absent. */
+  delete(key: number): ChunkHandle {
     let slot = this.find(key);
-    if (slot < 0) return false;
+    if (slot < 0) return NO_CHUNK;
+    const removed = this.handles[slot]!;
     // Backward-shift deletion keeps probe chains intact without tombstones.
     let next = (slot + 1) & this.mask;
     for (;;) {
@@ -91,17 +79,15 @@ export class ChunkTable {
       const distanceHole = (next - slot) & this.mask;
       if (distanceNext >= distanceHole) {
         this.keys[slot] = nextKey;
-        this.values[slot] = this.values[next];
-        this.shared[slot] = this.shared[next]!;
+        this.handles[slot] = this.handles[next]!;
         slot = next;
       }
       next = (next + 1) & this.mask;
     }
     this.keys[slot] = EMPTY_KEY;
-    this.values[slot] = undefined;
-    this.shared[slot] = 0;
+    this.handles[slot] = NO_CHUNK;
     this.count--;
-    return true;
+    return removed;
   }
 
   /** Every key, in table order (not sorted). */
@@ -115,11 +101,29 @@ export class ChunkTable {
     return result;
   }
 
-  /** Marks every value shared, for a copy-on-write clone. */
-  markAllShared(): void {
+  /** Calls `visit` for every (key, handle), in table order. */
+  forEach(visit: (key: number, handle: ChunkHandle) => void): void {
     for (let slot = 0; slot < this.keys.length; slot++) {
-      if (this.keys[slot] !== EMPTY_KEY) this.shared[slot] = 1;
+      const key = this.keys[slot]!;
+      if (key !== EMPTY_KEY) visit(key, this.handles[slot]!);
     }
+  }
+
+  /** An identical table (same keys, same handles). */
+  clone(): ChunkTable {
+    const copy = new ChunkTable(16);
+    copy.keys = this.keys.slice();
+    copy.handles = this.handles.slice();
+    copy.mask = this.mask;
+    copy.count = this.count;
+    return copy;
+  }
+
+  /** Empties the table. */
+  clear(): void {
+    this.keys.fill(EMPTY_KEY);
+    this.handles.fill(NO_CHUNK);
+    this.count = 0;
   }
 
   private find(key: number): number {
@@ -144,17 +148,15 @@ export class ChunkTable {
 
   private grow(): void {
     const oldKeys = this.keys;
-    const oldValues = this.values;
-    const oldShared = this.shared;
+    const oldHandles = this.handles;
     const capacity = oldKeys.length * 2;
     this.keys = new Float64Array(capacity).fill(EMPTY_KEY);
-    this.values = new Array<Uint8Array | undefined>(capacity).fill(undefined);
-    this.shared = new Uint8Array(capacity);
+    this.handles = new Int32Array(capacity).fill(NO_CHUNK);
     this.mask = capacity - 1;
     this.count = 0;
     for (let slot = 0; slot < oldKeys.length; slot++) {
       const key = oldKeys[slot]!;
-      if (key !== EMPTY_KEY) this.set(key, oldValues[slot]!, oldShared[slot] === 1);
+      if (key !== EMPTY_KEY) this.set(key, oldHandles[slot]!);
     }
   }
 }

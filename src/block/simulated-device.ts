@@ -360,8 +360,7 @@ export class SimulatedDevice implements BlockDevice {
     const image = this.durable.cloneShared();
     for (const survivor of choice.survivors)
       applyPendingWrite(image, survivor.write, survivor.keep);
-    this.visible = image;
-    this.durable = this.writeCache ? image.cloneShared() : image;
+    this.replaceImages(image);
     this.inFlight.clear();
     this.volatileWrites = [];
     this.volatileHead = 0;
@@ -391,8 +390,15 @@ export class SimulatedDevice implements BlockDevice {
   loadImage(image: SparseStore): void {
     assert(image.sizeSectors === this.sizeSectors, `image size differs from device "${this.name}"`);
     assert(this.nonDurableWriteCount === 0, `device "${this.name}" has writes in flight`);
-    this.visible = image.cloneShared();
-    this.durable = this.writeCache ? this.visible.cloneShared() : this.visible;
+    this.replaceImages(image.cloneShared());
+  }
+
+  /** Makes `image` the visible and durable content, giving the old images' chunks back. */
+  private replaceImages(image: SparseStore): void {
+    if (this.durable !== this.visible) this.durable.dispose();
+    this.visible.dispose();
+    this.visible = image;
+    this.durable = this.writeCache ? image.cloneShared() : image;
   }
 
   private acceptWrite(

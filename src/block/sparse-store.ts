@@ -3,15 +3,18 @@
  * grows with the data written and never with the device size. Unwritten
  * sectors read as zeros. Copies and comparisons of a range visit only the
  * chunks written on either side, so comparing two 16 TiB legs costs what was
- * written, not 16 TiB. Chunks can be shared copy-on-write between stores
- * (a device's durable and visible images, a crash image).
+ * written, not 16 TiB. Chunks live in a {@link ChunkPool} and can be shared
+ * copy-on-write between stores of one pool (a device's durable and visible
+ * images, a crash image).
  */
 import { assert, InvariantError } from '../assert.js';
-import { ChunkTable } from './chunk-table.js';
+import { CHUNK_BYTES, ChunkPool } from './chunk-pool.js';
+import { ChunkTable, NO_CHUNK } from './chunk-table.js';
 import { SECTOR_SIZE_BYTES } from './sector.js';
 
 export const CHUNK_SECTORS = 8;
 export const CHUNK_SIZE_BYTES = CHUNK_SECTORS * SECTOR_SIZE_BYTES;
+assert(CHUNK_SIZE_BYTES === CHUNK_BYTES, 'the chunk pool and the store disagree on the chunk size');
 
 /** Data at `sectorOffset` sectors into a range; sectors of the range not covered read as zeros. */
 export interface SparseExtent {
@@ -20,9 +23,14 @@ export interface SparseExtent {
 }
 
 export class SparseStore {
-  private readonly chunks: ChunkTable;
+  private chunks: ChunkTable;
+  private disposed = false;
 
-  constructor(readonly sizeSectors: number) {
+  /** A zeroed store; chunks come from `pool` (a new pool of its own by default). */
+  constructor(
+    readonly sizeSectors: number,
+    readonly pool: ChunkPool = new ChunkPool(),
+  ) {
     assert(
       Number.isSafeInteger(sizeSectors) && sizeSectors > 0,
       `store size ${sizeSectors} is not positive`,
@@ -55,12 +63,12 @@ export class SparseStore {
       const inChunk = position - chunkIndex * CHUNK_SECTORS;
       const run = Math.min(CHUNK_SECTORS - inChunk, end - position);
       const bytes = run * SECTOR_SIZE_BYTES;
-      const chunk = this.chunks.get(chunkIndex);
-      if (chunk === undefined) {
+      const handle = this.chunks.get(chunkIndex);
+      if (handle === NO_CHUNK) {
         target.fill(0, offset, offset + bytes);
       } else {
         const from = inChunk * SECTOR_SIZE_BYTES;
-        target.set(chunk.subarray(from, from + bytes), offset);
+        target.set(this.pool.view(handle).subarray(from, from + bytes), offset);
       }
       position += run;
       offset += bytes;
@@ -108,7 +116,7 @@ export class SparseStore {
       const from = Math.max(sector, chunkStart);
       const to = Math.min(end, chunkStart + CHUNK_SECTORS);
       if (from === chunkStart && to === chunkStart + CHUNK_SECTORS) {
-        this.chunks.delete(chunkIndex);
+        this.pool.release(this.chunks.delete(chunkIndex));
       } else {
         const chunk = this.writableChunk(chunkIndex);
         chunk.fill(
@@ -132,7 +140,7 @@ export class SparseStore {
       const chunkStart = chunkIndex * CHUNK_SECTORS;
       const from = Math.max(sector, chunkStart);
       const to = Math.min(end, chunkStart + CHUNK_SECTORS);
-      const chunk = this.chunks.get(chunkIndex)!;
+      const chunk = this.pool.view(this.chunks.get(chunkIndex));
       const data = chunk.slice(
         (from - chunkStart) * SECTOR_SIZE_BYTES,
         (to - chunkStart) * SECTOR_SIZE_BYTES,
@@ -211,23 +219,38 @@ export class SparseStore {
     );
   }
 
-  /** A copy-on-write copy: shares every chunk until either side writes it. */
+  /** A copy-on-write copy in the same pool: shares every chunk until either side writes it. */
   cloneShared(): SparseStore {
-    const copy = new SparseStore(this.sizeSectors);
-    this.chunks.markAllShared();
-    for (const key of this.chunks.keyList()) copy.chunks.set(key, this.chunks.get(key)!, true);
+    this.checkLive();
+    const copy = new SparseStore(this.sizeSectors, this.pool);
+    copy.chunks = this.chunks.clone();
+    copy.chunks.forEach((_, handle) => this.pool.retain(handle));
     return copy;
   }
 
   /** Makes this store's chunk `chunkIndex` the same as `source`'s, sharing the buffer. */
   adoptChunk(source: SparseStore, chunkIndex: number): void {
-    const chunk = source.chunks.get(chunkIndex);
-    if (chunk === undefined) {
-      this.chunks.delete(chunkIndex);
+    assert(source.pool === this.pool, 'adopting a chunk from another pool');
+    const handle = source.chunks.get(chunkIndex);
+    if (handle === NO_CHUNK) {
+      const removed = this.chunks.delete(chunkIndex);
+      if (removed !== NO_CHUNK) this.pool.release(removed);
       return;
     }
-    source.chunks.set(chunkIndex, chunk, true);
-    this.chunks.set(chunkIndex, chunk, true);
+    this.pool.retain(handle);
+    const replaced = this.chunks.set(chunkIndex, handle);
+    if (replaced !== NO_CHUNK) this.pool.release(replaced);
+  }
+
+  /**
+   * Gives every chunk back to the pool. The store must not be used again;
+   * a device disposes of the images a crash replaces.
+   */
+  dispose(): void {
+    this.checkLive();
+    this.chunks.forEach((_, handle) => this.pool.release(handle));
+    this.chunks.clear();
+    this.disposed = true;
   }
 
   /** Indices of written chunks, sorted ascending. */
@@ -243,7 +266,7 @@ export class SparseStore {
     const result: number[] = [];
     if (span <= this.chunks.size * 4) {
       for (let chunkIndex = firstChunk; chunkIndex < endChunk; chunkIndex++) {
-        if (this.chunks.get(chunkIndex) !== undefined) result.push(chunkIndex);
+        if (this.chunks.get(chunkIndex) !== NO_CHUNK) result.push(chunkIndex);
       }
       return result;
     }
@@ -255,7 +278,8 @@ export class SparseStore {
 
   /** The raw chunk buffer at `chunkIndex` (read only), for image dumps. */
   chunkAt(chunkIndex: number): Uint8Array | undefined {
-    return this.chunks.get(chunkIndex);
+    const handle = this.chunks.get(chunkIndex);
+    return handle === NO_CHUNK ? undefined : this.pool.view(handle);
   }
 
   private writtenWindows(sector: number, sectorCount: number): Array<[number, number]> {
@@ -270,20 +294,35 @@ export class SparseStore {
   }
 
   private writableChunk(chunkIndex: number): Uint8Array {
-    // One probe in the common case: a chunk this store already owns.
-    const owned = this.chunks.getOwned(chunkIndex);
-    if (owned !== undefined) return owned;
-    const shared = this.chunks.get(chunkIndex);
-    const fresh = shared === undefined ? new Uint8Array(CHUNK_SIZE_BYTES) : shared.slice();
-    this.chunks.set(chunkIndex, fresh, false);
-    return fresh;
+    const pool = this.pool;
+    const handle = this.chunks.get(chunkIndex);
+    // The common case: a chunk only this store refers to, changed in place.
+    if (handle !== NO_CHUNK && pool.referencesOf(handle) === 1) return pool.view(handle);
+    const fresh = pool.alloc();
+    if (handle !== NO_CHUNK) {
+      // Copy on write: another store still refers to this chunk.
+      pool.view(fresh).set(pool.view(handle));
+      pool.release(handle);
+    }
+    this.chunks.set(chunkIndex, fresh);
+    return pool.view(fresh);
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new InvariantError('a disposed sparse store was used');
   }
 
   private checkRange(sector: number, sectorCount: number): void {
     // The message is built only on failure: this runs for every read and write.
-    if (Number.isSafeInteger(sector) && sector >= 0 && sector + sectorCount <= this.sizeSectors) {
+    if (
+      Number.isSafeInteger(sector) &&
+      sector >= 0 &&
+      sector + sectorCount <= this.sizeSectors &&
+      !this.disposed
+    ) {
       return;
     }
+    this.checkLive();
     throw new InvariantError(
       `store range [${sector}, +${sectorCount}) outside [0, ${this.sizeSectors})`,
     );

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/assert.js';
-import { ChunkTable } from '../../src/block/chunk-table.js';
+import { ChunkTable, NO_CHUNK } from '../../src/block/chunk-table.js';
 
 const KEY_MAX = 2 ** 41;
 
 type Operation =
-  | { readonly kind: 'set'; readonly keyIndex: number; readonly shared: boolean }
+  | { readonly kind: 'set'; readonly keyIndex: number; readonly handle: number }
   | { readonly kind: 'delete'; readonly keyIndex: number }
-  | { readonly kind: 'markAllShared' };
+  | { readonly kind: 'clone' };
 
 const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
   {
@@ -16,15 +16,15 @@ const operationArbitrary: fc.Arbitrary<Operation> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('set' as const),
       keyIndex: fc.nat(),
-      shared: fc.boolean(),
+      handle: fc.nat(1_000_000),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), keyIndex: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('markAllShared' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('clone' as const) }) },
 );
 
 describe('ChunkTable', () => {
-  it('behaves like a Map for any inserts, deletes and growth with keys up to 2^41 (model)', () => {
+  it('behaves like a Map for any inserts, deletes, clones and growth with keys up to 2^41 (model)', () => {
     fc.assert(
       fc.property(
         // A pool of keys makes deletes and overwrites hit present keys; small keys collide often.
@@ -35,33 +35,33 @@ describe('ChunkTable', () => {
         fc.array(operationArbitrary, { maxLength: 400 }),
         fc.integer({ min: 1, max: 100 }),
         (keys, operations, capacityInitial) => {
-          const table = new ChunkTable(capacityInitial);
-          const model = new Map<number, { value: Uint8Array; shared: boolean }>();
+          let table = new ChunkTable(capacityInitial);
+          const model = new Map<number, number>();
           for (const operation of operations) {
-            if (operation.kind === 'markAllShared') {
-              table.markAllShared();
-              for (const entry of model.values()) entry.shared = true;
+            if (operation.kind === 'clone') {
+              const copy = table.clone();
+              // The copy is independent: changing the original afterwards leaves it as it was.
+              table.set(keys[0]!, 123_456_789);
+              expect(copy.get(keys[0]!)).toBe(model.get(keys[0]!) ?? NO_CHUNK);
+              table = copy;
               continue;
             }
             const key = keys[operation.keyIndex % keys.length]!;
             if (operation.kind === 'set') {
-              const value = new Uint8Array(1);
-              table.set(key, value, operation.shared);
-              model.set(key, { value, shared: operation.shared });
+              expect(table.set(key, operation.handle)).toBe(model.get(key) ?? NO_CHUNK);
+              model.set(key, operation.handle);
             } else {
-              expect(table.delete(key)).toBe(model.delete(key));
+              expect(table.delete(key)).toBe(model.get(key) ?? NO_CHUNK);
+              model.delete(key);
             }
             expect(table.size).toBe(model.size);
           }
-          for (const key of keys) {
-            const entry = model.get(key);
-            expect(table.get(key)).toBe(entry?.value);
-            expect(table.isShared(key)).toBe(entry?.shared ?? false);
-            // Only a present, unshared chunk may be changed in place.
-            expect(table.getOwned(key)).toBe(entry?.shared === false ? entry.value : undefined);
-          }
+          for (const key of keys) expect(table.get(key)).toBe(model.get(key) ?? NO_CHUNK);
           const listed = table.keyList().sort((left, right) => left - right);
           expect(listed).toEqual([...model.keys()].sort((left, right) => left - right));
+          const visited = new Map<number, number>();
+          table.forEach((key, handle) => visited.set(key, handle));
+          expect(visited).toEqual(model);
         },
       ),
       { numRuns: 200 },
@@ -70,51 +70,50 @@ describe('ChunkTable', () => {
 
   it('grows past its initial capacity and keeps every entry', () => {
     const table = new ChunkTable(16);
-    const values = new Map<number, Uint8Array>();
+    const handles = new Map<number, number>();
     for (let index = 0; index < 5000; index++) {
       const key = (index * 2_654_435_761) % KEY_MAX;
-      const value = new Uint8Array([index & 0xff]);
-      values.set(key, value);
-      table.set(key, value, false);
+      handles.set(key, index);
+      table.set(key, index);
     }
-    expect(table.size).toBe(values.size);
-    for (const [key, value] of values) expect(table.get(key)).toBe(value);
-    expect(table.get(KEY_MAX - 1)).toBeUndefined();
+    expect(table.size).toBe(handles.size);
+    for (const [key, handle] of handles) expect(table.get(key)).toBe(handle);
+    expect(table.get(KEY_MAX - 1)).toBe(NO_CHUNK);
   });
 
   it('deletes from the middle of probe chains without losing the entries after them', () => {
     // Keys that are multiples of a large power of two often share a home slot.
     const table = new ChunkTable(16);
     const keys = Array.from({ length: 9 }, (_, index) => index * 2 ** 36);
-    for (const key of keys) table.set(key, new Uint8Array([key / 2 ** 36]), false);
+    for (const key of keys) table.set(key, key / 2 ** 36);
     for (const victim of [keys[0]!, keys[4]!, keys[8]!]) {
-      expect(table.delete(victim)).toBe(true);
-      expect(table.delete(victim)).toBe(false);
-      expect(table.get(victim)).toBeUndefined();
+      expect(table.delete(victim)).toBe(victim / 2 ** 36);
+      expect(table.delete(victim)).toBe(NO_CHUNK);
+      expect(table.get(victim)).toBe(NO_CHUNK);
     }
     for (const key of keys.filter((_, index) => index % 4 !== 0)) {
-      expect(table.get(key)![0]).toBe(key / 2 ** 36);
+      expect(table.get(key)).toBe(key / 2 ** 36);
     }
     expect(table.size).toBe(6);
   });
 
-  it('overwriting a key keeps its count and replaces the value and shared flag', () => {
+  it('overwriting a key keeps its count and returns the handle it replaced', () => {
     const table = new ChunkTable();
-    const first = new Uint8Array(1);
-    const second = new Uint8Array(1);
-    table.set(7, first, true);
-    table.set(7, second, false);
+    expect(table.set(7, 1)).toBe(NO_CHUNK);
+    expect(table.set(7, 2)).toBe(1);
     expect(table.size).toBe(1);
-    expect(table.get(7)).toBe(second);
-    expect(table.isShared(7)).toBe(false);
-    expect(table.isShared(8)).toBe(false);
+    expect(table.get(7)).toBe(2);
+    table.clear();
+    expect(table.size).toBe(0);
+    expect(table.get(7)).toBe(NO_CHUNK);
   });
 
-  it('rejects keys that are negative or not safe integers', () => {
+  it('rejects keys that are negative or not safe integers, and negative handles', () => {
     const table = new ChunkTable();
-    expect(() => table.set(-1, new Uint8Array(1), false)).toThrow(InvariantError);
-    expect(() => table.set(1.5, new Uint8Array(1), false)).toThrow(InvariantError);
-    expect(() => table.set(2 ** 53, new Uint8Array(1), false)).toThrow(InvariantError);
+    expect(() => table.set(-1, 0)).toThrow(InvariantError);
+    expect(() => table.set(1.5, 0)).toThrow(InvariantError);
+    expect(() => table.set(2 ** 53, 0)).toThrow(InvariantError);
+    expect(() => table.set(1, -1)).toThrow(InvariantError);
     expect(table.size).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/assert.js';
+import { ChunkPool } from '../../src/block/chunk-pool.js';
 import {
   CHUNK_SECTORS,
   CHUNK_SIZE_BYTES,
@@ -166,6 +167,8 @@ function apply(sides: [Side, Side], command: Command): void {
     }
     case 'clone': {
       const source = sides[command.from]!;
+      // The replaced store gives its chunks back, as a device's old images do at a crash.
+      sides[1 - command.from]!.store.dispose();
       sides[1 - command.from] = { store: source.store.cloneShared(), dense: source.dense.slice() };
       return;
     }
@@ -225,14 +228,26 @@ describe('SparseStore against a dense model', () => {
         rangeArbitrary,
         rangeArbitrary,
         (commands, probe, otherProbe) => {
+          // One pool, as a device's images share one: chunks may be shared between the sides.
+          const pool = new ChunkPool();
           const sides: [Side, Side] = [
-            { store: new SparseStore(SIZE_SECTORS), dense: new Uint8Array(SIZE_SECTORS * SECTOR) },
-            { store: new SparseStore(SIZE_SECTORS), dense: new Uint8Array(SIZE_SECTORS * SECTOR) },
+            {
+              store: new SparseStore(SIZE_SECTORS, pool),
+              dense: new Uint8Array(SIZE_SECTORS * SECTOR),
+            },
+            {
+              store: new SparseStore(SIZE_SECTORS, pool),
+              dense: new Uint8Array(SIZE_SECTORS * SECTOR),
+            },
           ];
           for (const command of commands) {
             apply(sides, command);
             // Copy-on-write isolation: after every step each store still matches its own model.
             for (const { store, dense } of sides) expectBytes(store.read(0, SIZE_SECTORS), dense);
+            // Reference counting: every live chunk is held by a side, and shared ones count once.
+            const counts = sides.map((side) => side.store.chunkCount);
+            expect(pool.liveChunks).toBeLessThanOrEqual(counts[0]! + counts[1]!);
+            expect(pool.liveChunks).toBeGreaterThanOrEqual(Math.max(counts[0]!, counts[1]!));
           }
           const [left, right] = sides;
           for (const { store, dense } of sides) {
