@@ -35,6 +35,8 @@ export interface BenchRun {
   readonly logBytesPerWrite: number;
   readonly logFlushesPerWrite: number;
   readonly legFlushesPerWrite: number;
+  /** Round trips to a userspace log daemon per user write (null for logs without one). */
+  readonly daemonRoundTripsPerWrite: number | null;
   readonly crashAfterWrites: number;
   readonly dirtyRegionsAtCrash: number;
   readonly regionsResyncedAfterCrash: number;
@@ -164,6 +166,8 @@ const BENCH_DEFINITIONS: Readonly<Record<string, string>> = {
   latencyTicks:
     'issue → acknowledgement of each user write, in ticks (mean, p50, p99 nearest rank)',
   logWritesPerWrite: 'write requests received by the log device(s) / user writes',
+  daemonRoundTripsPerWrite:
+    'requests the kernel sent a userspace log daemon, resends included / user writes (userspace logs only)',
   logBytesPerWrite: 'bytes written to the log device(s) / user writes',
   logFlushesPerWrite: 'flushes received by the log device(s) / user writes',
   legFlushesPerWrite: 'flushes received by the legs, summed over legs / user writes',

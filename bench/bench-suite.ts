@@ -18,7 +18,7 @@ import {
 } from '../sim/scenario/bench-scenario.js';
 import { assert } from '../src/assert.js';
 import { SECTOR_SIZE_BYTES } from '../src/block/sector.js';
-import { findDirtyLogType } from '../src/log/registry.js';
+import { findDirtyLogType, splitLogVariant } from '../src/log/registry.js';
 import {
   type BenchPlan,
   type BenchWorkload,
@@ -120,7 +120,7 @@ export function runBenchSuite(options: BenchSuiteOptions): BenchReport {
  * untimed (the warm-up). Returns why it cannot be used, or null.
  */
 function probeLogType(plan: BenchPlan, log: string): string | null {
-  const type = findDirtyLogType(log);
+  const type = findDirtyLogType(splitLogVariant(log).type);
   if (type === undefined) return 'not registered';
   if (type.defaultTableArgs === undefined)
     return 'it has no defaultTableArgs, so no table can be built from defaults';
@@ -265,6 +265,7 @@ function benchRun(input: {
     logBytesPerWrite: performance.logBytesPerWrite,
     logFlushesPerWrite: performance.logFlushesPerWrite,
     legFlushesPerWrite: performance.legFlushesPerWrite,
+    daemonRoundTripsPerWrite: performance.daemonRoundTripsPerWrite,
     crashAfterWrites: crash.crashAfterWrites,
     dirtyRegionsAtCrash: crash.dirtyRegionsAtCrash,
     regionsResyncedAfterCrash: crash.regionsResyncedAfterCrash,

@@ -62,6 +62,7 @@ function runningTable(runs: readonly BenchRun[], options: BenchTableOptions): st
       'log B/w',
       'log fl/w',
       'leg fl/w',
+      'daemon rt/w',
     ],
     options,
   );
@@ -77,6 +78,7 @@ function runningTable(runs: readonly BenchRun[], options: BenchTableOptions): st
       run.logBytesPerWrite.toFixed(0),
       run.logFlushesPerWrite.toFixed(3),
       run.legFlushesPerWrite.toFixed(3),
+      run.daemonRoundTripsPerWrite === null ? '–' : run.daemonRoundTripsPerWrite.toFixed(3),
     ]);
   }
   return table.toString();

@@ -18,7 +18,7 @@ import type { BenchReport } from '../bench/bench-report.js';
 import { runBenchSuite } from '../bench/bench-suite.js';
 import { formatBenchReport } from '../bench/bench-table.js';
 import { parseSeed } from '../sim/random.js';
-import { dirtyLogTypeNames } from '../src/log/registry.js';
+import { dirtyLogVariantNames } from '../src/log/registry.js';
 import { type CliIo, EXIT_OK, EXIT_VIOLATION, processIo, UsageError } from './cli-io.js';
 import { parseCount } from './parse-size.js';
 
@@ -53,7 +53,7 @@ export function registerBenchCommand(
     .option('--seed <n>', 'the one seed every case uses', '1')
     .option(
       '--log <types>',
-      `comma-separated log types (default: every registered type: ${dirtyLogTypeNames().join(', ')})`,
+      `comma-separated log types and variants (default: every registered type and variant: ${dirtyLogVariantNames().join(', ')})`,
     )
     .option('--workloads <names>', 'comma-separated workloads of the main table (default: all)')
     .option(
@@ -143,7 +143,7 @@ function planFromFlags(flags: BenchFlags): BenchPlan {
 }
 
 function logTypesFromFlags(flags: BenchFlags): string[] {
-  const registered = dirtyLogTypeNames();
+  const registered = dirtyLogVariantNames();
   if (flags.log === undefined) return registered;
   const names = splitList(flags.log);
   for (const name of names) {

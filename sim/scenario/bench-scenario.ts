@@ -16,6 +16,7 @@
  * crashed.bytesResyncedAfterCrash;
  * ```
  */
+
 import { assert } from '../../src/assert.js';
 import type { DeviceLatency } from '../../src/block/latency.js';
 import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
@@ -24,6 +25,7 @@ import { SparseStore } from '../../src/block/sparse-store.js';
 import type { WorkloadDriver } from '../driver/workload-driver.js';
 import type { MirrorStack } from '../mirror-stack.js';
 import { SeededRandom } from '../random.js';
+import { existingUlogMachine } from '../userspace/ulog-machine.js';
 import { stampWriteData } from '../workload/payload.js';
 import { createWorkload } from '../workload/workload.js';
 import { buildTable, runScenario } from './run-scenario.js';
@@ -112,6 +114,8 @@ export interface BenchPerformance {
   readonly logBytesPerWrite: number;
   readonly logFlushesPerWrite: number;
   readonly legFlushesPerWrite: number;
+  /** Requests the kernel sent a userspace log daemon (resends included) per user write; null for other logs. */
+  readonly daemonRoundTripsPerWrite: number | null;
   readonly oracle: 'ok' | 'violated';
   readonly violations: readonly string[];
   readonly traceHash: string;
@@ -241,6 +245,8 @@ interface PhaseSnapshot {
   readonly steps: number;
   readonly legs: DeviceStats;
   readonly logs: DeviceStats;
+  /** Requests sent to a userspace log daemon so far, or null when the world has none. */
+  readonly daemonRequests: number | null;
 }
 
 /** Device counters summed by role: legs are the devices the table named as legs, the rest log devices. */
@@ -250,7 +256,13 @@ function snapshot(stack: MirrorStack): PhaseSnapshot {
   for (const device of stack.world.devices) {
     addStats(stack.legDevices.includes(device) ? legs : logs, device.stats);
   }
-  return { ticks: stack.world.scheduler.now(), steps: stack.world.scheduler.steps, legs, logs };
+  return {
+    ticks: stack.world.scheduler.now(),
+    steps: stack.world.scheduler.steps,
+    legs,
+    logs,
+    daemonRequests: existingUlogMachine(stack.world)?.requestsSent ?? null,
+  };
 }
 
 function performanceFigures(
@@ -294,6 +306,10 @@ function performanceFigures(
     logBytesPerWrite: perWrite(logBytes),
     logFlushesPerWrite: perWrite(logFlushes),
     legFlushesPerWrite: perWrite(legFlushes),
+    daemonRoundTripsPerWrite:
+      end.daemonRequests === null
+        ? null
+        : perWrite(end.daemonRequests - (start.daemonRequests ?? 0)),
     oracle: result.oracle,
     violations: result.violations,
     traceHash: result.traceHash,

@@ -9,7 +9,7 @@ import type { CrashStrategy } from '../../src/block/crash-state.js';
 import type { DeviceLatency } from '../../src/block/latency.js';
 import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
-import { findDirtyLogType } from '../../src/log/registry.js';
+import { findDirtyLogType, splitLogVariant } from '../../src/log/registry.js';
 import type { UlogChannel } from '../../src/log/userspace/ulog-channel.js';
 import type { MirrorSet } from '../../src/mirror/mirror-set.js';
 import { TableError } from '../../src/table/table-error.js';
@@ -100,18 +100,26 @@ export function buildTable(options: {
   readonly regionSizeSectors: number;
   readonly sizeSectors: number;
 }): string {
-  const type = findDirtyLogType(options.logType);
+  const { type: typeName, variant } = splitLogVariant(options.logType);
+  const type = findDirtyLogType(typeName);
   if (type === undefined || type.defaultTableArgs === undefined) {
     throw new TableError(
       `Log type "${options.logType}" cannot be built from --log; give a --table`,
     );
   }
+  const variants = type.tableVariants ?? [];
+  if (variant !== undefined && !variants.includes(variant)) {
+    throw new TableError(
+      `Log type "${typeName}" has no variant "${variant}": expected one of ${variants.join(', ') || 'none'}`,
+    );
+  }
   const logArgs = type.defaultTableArgs({
     regionSizeSectors: options.regionSizeSectors,
     logDeviceName: 'log0',
+    ...(variant === undefined ? {} : { variant }),
   });
   const legs = Array.from({ length: options.legCount }, (_, index) => `leg${index} 0`).join(' ');
-  return `0 ${options.sizeSectors} mirror ${options.logType} ${logArgs.length} ${logArgs.join(' ')} ${options.legCount} ${legs}`;
+  return `0 ${options.sizeSectors} mirror ${typeName} ${logArgs.length} ${logArgs.join(' ')} ${options.legCount} ${legs}`;
 }
 
 const VIOLATIONS_SHOWN_MAX = 20;

@@ -105,5 +105,13 @@ export interface DirtyLogType {
   defaultTableArgs?(options: {
     readonly regionSizeSectors: number;
     readonly logDeviceName: string;
+    /** One of {@link DirtyLogType.tableVariants}, or undefined for the plain default. */
+    readonly variant?: string;
   }): string[];
+  /**
+   * Named alternatives to the default arguments worth comparing, e.g.
+   * `integrated_flush` for userspace. `mirrorsim run --log TYPE+VARIANT`
+   * and the benchmark use them.
+   */
+  readonly tableVariants?: readonly string[];
 }

@@ -33,6 +33,27 @@ export function dirtyLogTypeNames(): string[] {
   return [...types.keys()].sort();
 }
 
+/**
+ * Every registered type, and each of its table variants as `TYPE+VARIANT`
+ * (e.g. `userspace+integrated_flush`), sorted: what a benchmark compares.
+ */
+export function dirtyLogVariantNames(): string[] {
+  return dirtyLogTypeNames().flatMap((name) => [
+    name,
+    ...(types.get(name)!.tableVariants ?? []).map((variant) => `${name}+${variant}`),
+  ]);
+}
+
+/** Splits `TYPE+VARIANT` into its type name and variant (undefined without one). */
+export function splitLogVariant(name: string): {
+  readonly type: string;
+  readonly variant: string | undefined;
+} {
+  const plus = name.indexOf('+');
+  if (plus < 0) return { type: name, variant: undefined };
+  return { type: name.slice(0, plus), variant: name.slice(plus + 1) };
+}
+
 /** `dm_dirty_log_create`: builds a log of a registered type from its table arguments. */
 export function createDirtyLog(
   name: string,

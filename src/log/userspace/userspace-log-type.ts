@@ -97,12 +97,14 @@ export const userspaceLogType: DirtyLogType = {
   summary:
     'forwards the dirty-log API to a log daemon (in-process, or a real one with --log-daemon), backed by a disk log',
   create: constructUserspaceLog,
-  defaultTableArgs: ({ regionSizeSectors, logDeviceName }) => [
+  defaultTableArgs: ({ regionSizeSectors, logDeviceName, variant }) => [
     USERSPACE_LOG_DEFAULT_UUID,
+    ...(variant === 'integrated_flush' ? ['integrated_flush'] : []),
     'disk',
     logDeviceName,
     String(regionSizeSectors),
   ],
+  tableVariants: ['integrated_flush'],
 };
 
 registerDirtyLogType(userspaceLogType);
