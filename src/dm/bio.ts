@@ -19,8 +19,6 @@ export class Bio {
    * details recorded for a retry; -1 when nothing was recorded.
    */
   recordedLeg = -1;
-  /** The leg chosen by the worker for a queued read (`bio_set_m`). */
-  chosenLeg = -1;
   /** Set once DM core has seen the bio complete for good. */
   finished = false;
 

@@ -10,7 +10,7 @@
 import { assert } from '../assert.js';
 import { BlockIoError } from '../block/block-device.js';
 import { checkRange, SECTOR_SIZE_BYTES, sectorsOfBuffer } from '../block/sector.js';
-import { type Blocking, spawn } from '../concurrency/blocking.js';
+import type { Blocking } from '../concurrency/blocking.js';
 import { WaitQueue } from '../concurrency/wait-queue.js';
 import type { StatusType } from '../log/dirty-log.js';
 import type { Scheduler } from '../world/scheduler.js';
@@ -414,9 +414,4 @@ export class MappedDevice {
     );
     checkRange(this.geometry(), operation, range);
   }
-}
-
-/** Runs a blocking DM operation to completion as a task (helper for callers without a task). */
-export function startTask<T>(task: Blocking<T>, onDone: (value: T) => void = () => {}): void {
-  spawn(task, onDone);
 }

@@ -385,12 +385,10 @@ export class MirrorSet implements Target {
 
   /** `read_async_bio` and its `read_callback`. */
   private readAsyncBio(leg: Leg, bio: Bio): void {
-    bio.chosenLeg = leg.index;
     leg.device.read(
       { sector: leg.offsetSectors + bio.sector, sectorCount: bio.sectorCount },
       (error, data) => {
-        bio.chosenLeg = -1;
-        if (error === null) {
+          if (error === null) {
           bio.data = data;
           bio.endio();
           return;
@@ -748,10 +746,5 @@ export class MirrorSet implements Target {
       assert(this.defaultLegIndex === 0, 'the default leg switched without handle_errors');
     }
     for (const bio of this.holds) assert(bio.isWrite, 'a read was held');
-  }
-
-  /** The kernel states a region can be in, for reports (NOSYNC and RECOVERING count as out of sync). */
-  static isOutOfSyncState(state: number): boolean {
-    return state === DM_RH_NOSYNC || state === DM_RH_RECOVERING;
   }
 }
