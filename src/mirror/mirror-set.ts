@@ -388,7 +388,7 @@ export class MirrorSet implements Target {
     leg.device.read(
       { sector: leg.offsetSectors + bio.sector, sectorCount: bio.sectorCount },
       (error, data) => {
-          if (error === null) {
+        if (error === null) {
           bio.data = data;
           bio.endio();
           return;
