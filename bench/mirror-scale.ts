@@ -28,7 +28,6 @@ import { World } from '../sim/world.js';
 import { SparseStore } from '../src/block/sparse-store.js';
 
 const REPOSITORY = dirname(dirname(fileURLToPath(import.meta.url)));
-const SECTORS_4K = 8;
 const TIB_SECTORS = 2 ** 31;
 const GIB_SECTORS = 2 ** 21;
 
@@ -124,7 +123,7 @@ function scale(): void {
   );
 }
 
-{
+function main(): void {
   console.log('mirrorsim mirror-scale benchmark');
   console.log(
     `  machine: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores), node ${process.version}`,
@@ -138,3 +137,5 @@ function scale(): void {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPOSITORY, stdio: 'inherit' });
   scale();
 }
+
+main();

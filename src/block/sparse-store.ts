@@ -224,7 +224,9 @@ export class SparseStore {
     this.checkLive();
     const copy = new SparseStore(this.sizeSectors, this.pool);
     copy.chunks = this.chunks.clone();
-    copy.chunks.forEach((_, handle) => this.pool.retain(handle));
+    copy.chunks.forEach((_, handle) => {
+      this.pool.retain(handle);
+    });
     return copy;
   }
 
@@ -248,7 +250,9 @@ export class SparseStore {
    */
   dispose(): void {
     this.checkLive();
-    this.chunks.forEach((_, handle) => this.pool.release(handle));
+    this.chunks.forEach((_, handle) => {
+      this.pool.release(handle);
+    });
     this.chunks.clear();
     this.disposed = true;
   }

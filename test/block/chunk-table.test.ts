@@ -60,7 +60,9 @@ describe('ChunkTable', () => {
           const listed = table.keyList().sort((left, right) => left - right);
           expect(listed).toEqual([...model.keys()].sort((left, right) => left - right));
           const visited = new Map<number, number>();
-          table.forEach((key, handle) => visited.set(key, handle));
+          table.forEach((key, handle) => {
+            visited.set(key, handle);
+          });
           expect(visited).toEqual(model);
         },
       ),

@@ -147,7 +147,9 @@ describe('mirrorsim run', () => {
     const image = readDiskLogImage(store, 64);
     expect(image.valid).toBe(true);
     for (let region = 0; region < 64; region++) expect(image.cleanOnResume(region)).toBe(true);
-    const legs = ['leg0', 'leg1'].map((leg) => readFileSync(join(directory, 'recovered', `${leg}.img`)));
+    const legs = ['leg0', 'leg1'].map((leg) =>
+      readFileSync(join(directory, 'recovered', `${leg}.img`)),
+    );
     expect(legs[0]!.equals(legs[1]!)).toBe(true);
   });
 
