@@ -8,23 +8,10 @@ import { Command, CommanderError } from 'commander';
 import '../src/log/builtin-logs.js';
 import { registerBenchCommand } from './bench-command.js';
 import { type CliIo, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './cli-io.js';
+import { registerFuzzCommand } from './fuzz-command.js';
 import { registerLogDaemonCommand } from './log-daemon-command.js';
+import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
-
-interface PendingCommand {
-  readonly name: string;
-  readonly summary: string;
-  readonly issue: string;
-}
-
-const NOT_BUILT_YET: PendingCommand[] = [
-  {
-    name: 'fuzz',
-    summary: 'a crash-consistency campaign over many seeds',
-    issue: 'crash consistency',
-  },
-  { name: 'replay', summary: 're-run one fuzz failure verbosely', issue: 'crash consistency' },
-];
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -49,16 +36,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   registerBenchCommand(program, io, (code) => {
     exitCode = code;
   });
-  for (const pending of NOT_BUILT_YET) {
-    program
-      .command(pending.name)
-      .description(`${pending.summary} (not built yet)`)
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .action(() => {
-        throw new UsageError(`"mirrorsim ${pending.name}" is not built yet (${pending.issue})`);
-      });
-  }
+  registerFuzzCommand(program, io, (code) => {
+    exitCode = code;
+  });
+  registerReplayCommand(program, io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

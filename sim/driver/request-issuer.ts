@@ -15,6 +15,7 @@ import type { MappedDevice } from '../../src/dm/mapped-device.js';
 import type { SectorViolation, WriteHistory } from '../oracle/write-history.js';
 import { stampWriteData } from '../workload/payload.js';
 
+/** Where requests go and where they are recorded. */
 export interface RequestIssuerOptions {
   readonly device: MappedDevice;
   readonly history: WriteHistory;
@@ -37,6 +38,7 @@ export type ReadDone = (
 
 const NO_VIOLATIONS: readonly SectorViolation[] = [];
 
+/** Issues requests with the oracle’s bookkeeping (see the file comment). */
 export class RequestIssuer {
   /** Where requests go; a reboot builds a new mapped device, so the caller may switch it. */
   device: MappedDevice;
@@ -95,7 +97,9 @@ export class RequestIssuer {
           issueClock,
           completeClock,
         );
-        if (violation !== null) (violations ??= []).push(violation);
+        if (violation === null) continue;
+        if (violations === null) violations = [];
+        violations.push(violation);
       }
       done(null, data, violations ?? NO_VIOLATIONS);
     });

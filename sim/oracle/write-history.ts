@@ -370,7 +370,8 @@ export class WriteHistory {
       if (
         initialAllowed ||
         allowed.some(
-          (write) => write.kind === 'discard' || (write.kind === 'pin' && write.pinnedWriteId === 0),
+          (write) =>
+            write.kind === 'discard' || (write.kind === 'pin' && write.pinnedWriteId === 0),
         )
       )
         return null;

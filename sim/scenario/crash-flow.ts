@@ -20,6 +20,7 @@ import type { World, WorldCrashReport } from '../world.js';
 /** One strategy for every device, or one chosen per device. */
 export type CrashStrategyChoice = CrashStrategy | ((device: SimulatedDevice) => CrashStrategy);
 
+/** What a crash acts on, and how the machine boots again. */
 export interface CrashRebootInput {
   readonly world: World;
   /** The stack that was running; its table is rebooted unless `reboot` says otherwise. */
@@ -31,8 +32,13 @@ export interface CrashRebootInput {
   readonly reboot?: () => MirrorStack;
   /** Called with every device as the crash left it, before the reboot. */
   readonly onCrashImages?: (devices: readonly SimulatedDevice[]) => void;
+  /** The only regions whose legs may differ, when the caller tracks them (spares a full scan). */
+  readonly mayDiffer?: () => Iterable<number>;
+  /** Regions whose legs the caller already knows may differ legitimately (exempt from invariant 3). */
+  readonly exempt?: Iterable<number>;
 }
 
+/** What the crash left and the booted stack. */
 export interface CrashRebootResult {
   /** The booted stack, resumed; recovery has not run yet. */
   readonly stack: MirrorStack;
@@ -58,7 +64,13 @@ export function crashRebootResume(input: CrashRebootInput): CrashRebootResult {
   stack.activate();
   checker.setStack(stack);
   const exempt = discardRegions(history, stack.mirror.rh.regionSizeSectors);
-  if (checker.logSyncMode !== 'nosync') checker.checkAfterResume({ exempt });
+  for (const region of input.exempt ?? []) exempt.add(region);
+  if (checker.logSyncMode !== 'nosync') {
+    checker.checkAfterResume({
+      exempt,
+      ...(input.mayDiffer === undefined ? {} : { regions: input.mayDiffer() }),
+    });
+  }
   const syncCountAtResume = runTask(world.scheduler, stack.mirror.log.getSyncCount(), {
     what: 'get_sync_count',
   });

@@ -1,0 +1,92 @@
+/**
+ * `mirrorsim replay`: re-runs one `mirrorsim fuzz` failure verbosely, from
+ * the line the campaign printed. It prints the scenario's configuration,
+ * the shrunk command list as it ran, what happened, the violated invariant
+ * (or the documented outcomes a beyond-budget run met), and the last trace
+ * records before the failure. Exit 1 when the failure reproduced, 0 when
+ * the scenario passed, 2 for bad usage.
+ */
+import type { Command } from 'commander';
+import { describeConfig } from '../sim/fuzz/fuzz-config.js';
+import { replayFuzzSeed } from '../sim/fuzz/fuzz-property.js';
+import type { TraceRecord } from '../sim/trace.js';
+import { type CliIo, EXIT_OK, EXIT_VIOLATION, UsageError } from './cli-io.js';
+import {
+  addScenarioOptions,
+  parseSeedFlag,
+  type ScenarioFlags,
+  scenarioOptions,
+} from './fuzz-command.js';
+import { parseCount } from './parse-size.js';
+
+interface ReplayFlags extends ScenarioFlags {
+  seed?: string;
+  path?: string;
+  trace: string;
+}
+
+/** Adds `mirrorsim replay` to the program. */
+export function registerReplayCommand(
+  program: Command,
+  io: CliIo,
+  setExitCode: (code: number) => void,
+): void {
+  const command = program
+    .command('replay')
+    .description('re-run one fuzz failure verbosely: commands, events, the violated invariant')
+    .option('--seed <n>', 'the seed the failure was found with')
+    .option(
+      '--path <path>',
+      'where the shrunk counterexample is: <fast-check path>@<replay path>, as fuzz printed it (default: the seed’s scenario, unshrunk)',
+    )
+    .option('--trace <n>', 'trace records to show before the failure', '60');
+  addScenarioOptions(command).action((flags: ReplayFlags) => {
+    setExitCode(executeReplay(flags, io));
+  });
+}
+
+function executeReplay(flags: ReplayFlags, io: CliIo): number {
+  if (flags.seed === undefined) throw new UsageError('Give --seed N (and --path P from fuzz)');
+  const seed = parseSeedFlag(flags.seed, '--seed');
+  const path = flags.path ?? '@';
+  if (!path.includes('@')) {
+    throw new UsageError(`Invalid --path "${path}": expected <fast-check path>@<replay path>`);
+  }
+  const traceCount = parseCount(flags.trace, '--trace');
+  const options = scenarioOptions(flags);
+  const result = replayFuzzSeed(seed, path, options, {
+    traceRecentCapacity: Math.max(1, traceCount),
+  });
+  const system = result.system;
+  const model = result.model;
+  if (system === null || model === null) throw new UsageError(`Seed ${seed} built no scenario`);
+  const out: string[] = [];
+  out.push(`mirrorsim replay — seed ${seed}${flags.path === undefined ? '' : `, path ${path}`}`);
+  out.push(`configuration: ${describeConfig(system.config)}`);
+  out.push('commands as run:');
+  for (const line of model.resolved) out.push(`  ${line}`);
+  out.push('what happened:');
+  for (const line of system.journal) out.push(`  ${line}`);
+  if (system.expected.length > 0) {
+    out.push('expected outcomes (documented Linux behaviour):');
+    for (const outcome of system.expected) {
+      out.push(`  ${outcome.kind}: ${outcome.message}`);
+      out.push(`    ← ${outcome.fact}`);
+    }
+  }
+  const records = system.world.scheduler.traceLog.recent().slice(-traceCount);
+  out.push(`last ${records.length} trace records${result.failed ? ' before the failure' : ''}:`);
+  for (const record of records) out.push(`  ${formatRecord(record)}`);
+  if (result.failed) {
+    out.push(`violated: ${(result.error ?? '').split('\n')[0]}`);
+  } else {
+    out.push('passed: the scenario ran without a violation (the failure did not reproduce)');
+  }
+  io.stdout(`${out.join('\n')}\n`);
+  return result.failed ? EXIT_VIOLATION : EXIT_OK;
+}
+
+function formatRecord(record: TraceRecord): string {
+  const kind = record.isEvent ? 'event' : '     ';
+  return `${String(record.timeTicks).padStart(10)}  ${kind}  ${record.label} ${record.detail}`;
+}
