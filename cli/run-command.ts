@@ -189,6 +189,7 @@ function toJson(result: RunResult): Record<string, unknown> {
     recoveryTicks: result.recoveryTicks,
     legsIdentical: result.legsIdentical,
     oracle: result.oracle,
+    expected: result.expected,
     violations: result.violations,
     statusInfo: result.statusInfo,
     statusTable: result.statusTable,
@@ -227,7 +228,11 @@ function formatRunReport(result: RunResult, flags: RunFlags): string {
     `region map (${perCell === 1 ? 'one region' : `${perCell} regions`} per cell, # = resynced after the crash):`,
   );
   lines.push(`  [${result.regionMap}]`);
-  if (result.oracle === 'ok') {
+  if (result.oracle === 'ok' && result.expected !== null) {
+    lines.push('verification:     passed with differences Linux itself allows after a crash:');
+    lines.push(`                  ${result.expected}`);
+    for (const violation of result.violations) lines.push(`  - ${violation}`);
+  } else if (result.oracle === 'ok') {
     lines.push('verification:     passed — legs byte-identical; every durable write reads back;');
     lines.push('                  every other sector holds its old value or a value written to it');
   } else {

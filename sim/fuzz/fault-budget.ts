@@ -220,6 +220,16 @@ const ROWS: readonly Row[] = [
   // ----- leg read errors ------------------------------------------------------------
   {
     kind: 'legReadError',
+    role: 'default',
+    features: HANDLED,
+    within: true,
+    fact: '§4.3 §4.6 §8(7): with handle_errors a failed read fails the default leg (READ_ERROR) and, while in sync, switches the default; writes to NOSYNC regions then reach only the new default, so if the failed leg is the table’s first, a reboot of the same table would resync from it',
+    reported: LEG_REPORTS,
+    needsQuiet: true,
+    leavesOnFirstLeg: 'stale-first-leg',
+  },
+  {
+    kind: 'legReadError',
     within: true,
     fact: '§4.3 §8(7): a failed read is retried on another leg while the region is in sync (the leg is failed with READ_ERROR), else it fails with EIO',
     reported: LEG_REPORTS,

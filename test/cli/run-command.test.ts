@@ -53,6 +53,7 @@ describe('mirrorsim run', () => {
       'recoveryTicks',
       'legsIdentical',
       'oracle',
+      'expected',
       'violations',
       'statusInfo',
       'statusTable',
@@ -65,6 +66,7 @@ describe('mirrorsim run', () => {
     expect(result.crashed).toBe(true);
     expect(result.oracle).toBe('ok');
     expect(result.legsIdentical).toBe(true);
+    expect(result.expected).toBeNull();
     expect(result.statusInfo).toBe('2 leg0 leg1 64/64 1 AA 3 disk log0 A');
     expect(result.statusTable).toBe('disk 2 log0 256 2 leg0 0 leg1 0');
     expect(result.traceHash).toMatch(/^[0-9a-f]{16}$/);
@@ -110,6 +112,25 @@ describe('mirrorsim run', () => {
     const result = await runJson(['--table', table, '--seed', '4']);
     expect(result.oracle).toBe('ok');
     expect(result.regionsResynced).toBe(0);
+    expect(result.legsIdentical).toBe(false);
+    expect(result.expected).toMatch(/^§2\.5 §5\.5: a nosync table/);
+    expect(result.violations).toEqual(['legs differ after recovery']);
+  });
+
+  it('userspace §2.2: a userspace log over cached legs may persist a clean bit before the data; named, not failed', async () => {
+    const cached = await runJson(['--log', 'userspace', '--seed', '2']);
+    expect(cached.oracle).toBe('ok');
+    expect(cached.legsIdentical).toBe(false);
+    expect(cached.expected).toMatch(/never calls the mirror’s leg flush/);
+    // Without leg caches nothing is explained away: the run passes outright.
+    const uncached = await runJson(['--log', 'userspace', '--seed', '2', '--no-write-cache']);
+    expect(uncached.legsIdentical).toBe(true);
+    expect(uncached.expected).toBeNull();
+    expect(uncached.violations).toEqual([]);
+    // The same crash on the disk log, whose flush calls the mirror's leg flush first (§2.4), is clean.
+    const disk = await runJson(['--log', 'disk', '--seed', '2']);
+    expect(disk.legsIdentical).toBe(true);
+    expect(disk.expected).toBeNull();
   });
 
   it('prints the summary for a person by default', async () => {

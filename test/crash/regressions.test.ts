@@ -343,6 +343,25 @@ describe('found by the first FUZZ=1 campaigns (long, fault-heavy scenarios)', ()
     expectExplained(beyond, 'register', '§4.4 (source comment) §5.6');
   });
 
+  it('Stryker dry run (FC_SEED=20261121, run 109): §4.3 §4.6 a read error switched the default away from the table’s first leg; a write to a region a dead leg made NOSYNC reached only the new default, so a reboot of that table is beyond budget', () => {
+    const config = JSON.parse(
+      '{"worldSeed":0,"profile":{"logType":"core","legCount":3,"tableMode":"default","features":"keep_log","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":24},"legLatencies":[{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}},{"read":{"kind":"fixed","ticks":0},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":3,"legFail":21,"legFlushError":0,"logWriteError":0,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"within"}',
+    ) as FuzzConfig;
+    const lines = [
+      'legReadError(leg0 [default], read(sector=0, 1))',
+      'failLeg(leg2 [other])',
+      'write(sector=0, 1, nowait)',
+      'write(sector=0, 1, fua, nowait)',
+      'crash(at persistence point 1)',
+    ];
+    const within = runScriptOn(config, lines);
+    expect(
+      within.journal.some((line) => /crash\(.*skipped: §4\.4 \(source comment\)/.test(line)),
+    ).toBe(true);
+    const beyond = runScriptOn({ ...config, budget: 'beyond' }, lines);
+    expectExplained(beyond, 'register', '§4.4 (source comment) §5.6');
+  });
+
   it('campaign seed 1740830745: §4.4 a failed log ignored without handle_errors leaves a region in sync with legs that differ: lost redundancy, not a stalled recovery', () => {
     const config = JSON.parse(
       '{"worldSeed":0,"profile":{"logType":"disk","legCount":2,"tableMode":"default","features":"none","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":23},"legLatencies":[{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":0,"legFail":0,"legFlushError":0,"logWriteError":22,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"beyond"}',
