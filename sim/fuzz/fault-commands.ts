@@ -91,61 +91,48 @@ abstract class FaultCommand extends FuzzCommand {
   }
 }
 
-/** `legWriteError(leg1, write(sector=40, 8))`: the leg fails that one write. */
-export class LegWriteErrorCommand extends FaultCommand {
+/** A one-shot error: the leg fails the one request the command then issues. */
+abstract class LegIoErrorCommand extends FaultCommand {
   constructor(
+    kind: 'legWriteError' | 'legReadError',
+    private readonly op: 'write' | 'read',
     roll: number,
     private readonly legIndex: number | string,
     private readonly at: number,
     private readonly length: number,
   ) {
-    super('legWriteError', roll);
+    super(kind, roll);
   }
 
   protected act(model: FuzzModel, real: FuzzSystem): string {
     const leg = model.leg(this.legIndex);
     const role = real.roleOf(leg);
     const range = model.range(this.at, this.length);
-    const head = `legWriteError(${leg} [${role}], write(sector=${range.sector}, ${range.sectorCount}))`;
-    const skipped = real.admitFault('legWriteError', role, leg);
+    const head = `${this.kind}(${leg} [${role}], ${this.op}(sector=${range.sector}, ${range.sectorCount}))`;
+    const skipped = real.admitFault(this.kind, role, leg);
     if (skipped !== null) return `${head} [skipped: ${skipped}]`;
-    real.world.device(leg).faults.injectNext('write', 'error');
-    const request = real.io({ kind: 'write', ...range, fua: false }, true);
+    real.world.device(leg).faults.injectNext(this.op, 'error');
+    const request = real.io({ kind: this.op, ...range, fua: false }, true);
     real.disarm(leg);
     return `${head} → ${request.state !== 'done' ? 'pending' : (request.error ?? 'ok')}`;
   }
 
   protected unresolved(): string {
-    return `legWriteError(${legText(this.legIndex)})`;
+    return `${this.kind}(${legText(this.legIndex)})`;
+  }
+}
+
+/** `legWriteError(leg1, write(sector=40, 8))`: the leg fails that one write. */
+export class LegWriteErrorCommand extends LegIoErrorCommand {
+  constructor(roll: number, legIndex: number | string, at: number, length: number) {
+    super('legWriteError', 'write', roll, legIndex, at, length);
   }
 }
 
 /** `legReadError(leg0, read(sector=40, 8))`: the leg fails that one read. */
-export class LegReadErrorCommand extends FaultCommand {
-  constructor(
-    roll: number,
-    private readonly legIndex: number | string,
-    private readonly at: number,
-    private readonly length: number,
-  ) {
-    super('legReadError', roll);
-  }
-
-  protected act(model: FuzzModel, real: FuzzSystem): string {
-    const leg = model.leg(this.legIndex);
-    const role = real.roleOf(leg);
-    const range = model.range(this.at, this.length);
-    const head = `legReadError(${leg} [${role}], read(sector=${range.sector}, ${range.sectorCount}))`;
-    const skipped = real.admitFault('legReadError', role, leg);
-    if (skipped !== null) return `${head} [skipped: ${skipped}]`;
-    real.world.device(leg).faults.injectNext('read', 'error');
-    const request = real.io({ kind: 'read', ...range, fua: false }, true);
-    real.disarm(leg);
-    return `${head} → ${request.state !== 'done' ? 'pending' : (request.error ?? 'ok')}`;
-  }
-
-  protected unresolved(): string {
-    return `legReadError(${legText(this.legIndex)})`;
+export class LegReadErrorCommand extends LegIoErrorCommand {
+  constructor(roll: number, legIndex: number | string, at: number, length: number) {
+    super('legReadError', 'read', roll, legIndex, at, length);
   }
 }
 

@@ -51,7 +51,13 @@ import {
 import { FaultReports } from './fault-reports.js';
 import type { FuzzConfig } from './fuzz-config.js';
 import { type ExpectedOutcome, FuzzFailure, type Violation } from './fuzz-failure.js';
-import { FUZZ_LOG_DEVICE, legNames, profileTable, type TableMode } from './mirror-profile.js';
+import {
+  FUZZ_LOG_DEVICE,
+  FUZZ_USERSPACE_UUID,
+  legNames,
+  profileTable,
+  type TableMode,
+} from './mirror-profile.js';
 import { reloadStack, resumeStack, suspendStack } from './table-operations.js';
 import {
   describeRequest,
@@ -96,6 +102,8 @@ const NOSYNC_FACT =
   '§2.5 §5.5: a nosync table ignores the on-disk state at every activation; nothing is resynced, so legs that differed stay different';
 const NOSYNC_UNHEALTHY_FACT =
   '§2.5 §5.5 §4.3: a nosync activation over a failing leg: the log calls every region in sync while the region hash may still hold NOSYNC ones, so reads follow the log (the fast path) to a non-default leg that may lack writes, and no recovery ever comes for those regions until a new table';
+const DAEMON_OUT_OF_STEP_FACT =
+  'userspace §2.7 §4.2: a suspend while the kernel has not reconnected to a restarted daemon: PRESUSPEND (sent without the reconnect path) is lost, then the next data-path request reconnects with CTR and RESUME, so the daemon resumes its recovery bookkeeping while the kernel has stopped recovery; writes to regions it calls out of sync are requeued every 200 ms (is_remote_recovering) and the suspend never completes';
 const DISCARD_RACE_FACT =
   '§4.8: a discard is not region-tracked (no mark, no pending count), so one issued while its region is out of sync can race the resync copy and leave the legs different in a region recovery then calls in sync';
 const DISCARD_CRASH_FACT =
@@ -489,6 +497,8 @@ export class FuzzSystem {
 
   /** `dmsetup suspend [--noflush]` then `resume` of the same table. */
   suspendResume(noflush: boolean): string {
+    const outOfStep = this.admitDaemonOutOfStep();
+    if (outOfStep !== null) return outOfStep;
     // A disk (or userspace) log in nosync mode re-reads nothing at resume: like a nosync reload.
     if (this.tableMode === 'nosync' && this.config.profile.logType !== 'core') {
       const skipped = this.admitNosyncActivation();
@@ -510,6 +520,9 @@ export class FuzzSystem {
    * repair by dmeventd keeps) and `mode` (default: the current one).
    */
   reload(noflush: boolean, mode: TableMode = this.tableMode, repair = false): string {
+    // With the daemon down the load itself is refused (its CTR fails), which is safe to try.
+    const outOfStep = repair ? null : this.admitDaemonOutOfStep({ refusedIfDown: true });
+    if (outOfStep !== null) return outOfStep;
     if (mode === 'nosync') {
       // The liveness repair reloads nosync only over legs that agree everywhere.
       const skipped = repair ? null : this.admitNosyncActivation();
@@ -940,6 +953,23 @@ export class FuzzSystem {
   }
 
   /** A nosync activation forgets which regions are out of sync; see {@link legsUnhealthy}. */
+  /**
+   * A table operation on a userspace log whose daemon is down, or restarted
+   * and not yet reconnected to (it does not hold the log resumed), can hang
+   * for good (see the fact): skipped within budget, expected beyond it.
+   */
+  private admitDaemonOutOfStep(options: { readonly refusedIfDown?: boolean } = {}): string | null {
+    if (this.config.profile.logType !== 'userspace') return null;
+    const daemon = this.ulogMachine().daemon;
+    if (daemon === null) return null;
+    if (!daemon.listening && options.refusedIfDown === true) return null;
+    const served = daemon.listening ? daemon.state.findLog(FUZZ_USERSPACE_UUID, 0n) : undefined;
+    if (served?.state === 'resumed') return null;
+    if (this.config.budget === 'within') return `skipped: ${DAEMON_OUT_OF_STEP_FACT.slice(0, 60)}…`;
+    this.fire({ fact: DAEMON_OUT_OF_STEP_FACT, allowed: ['liveness'] });
+    return null;
+  }
+
   private admitNosyncActivation(): string | null {
     if (!this.legsUnhealthy()) return null;
     if (this.config.budget === 'within') return `skipped: ${NOSYNC_FACT}`;

@@ -4,7 +4,8 @@
  * PREFLUSH stalls recovery for good; writes requeued every 200 ms never
  * drain); the stack's own helpers allow 50 million events for it, minutes
  * of wall clock. The suites need to call such a hang in seconds, so they
- * run the same tasks here with their own bound. A hang surfaces as a
+ * run the same tasks here with their own bounds, in events and in
+ * simulated time. A hang surfaces as a
  * {@link StepLimitError} (events kept coming) or an InvariantError saying
  * the task "did not finish" (the world went idle).
  */
@@ -19,11 +20,21 @@ import { existingUlogMachine } from '../userspace/ulog-machine.js';
 /** Events one table operation may run before it counts as hung. */
 export const TABLE_OPERATION_STEPS_MAX = 2_000_000;
 
+/**
+ * Simulated time one table operation may take before it counts as hung:
+ * two minutes, far beyond the longest legitimate wait (the userspace log's
+ * 15 s resend and 2 s reconnect), yet cheap to reach for a requeue loop
+ * that wakes every 200 ms, where the event bound alone took minutes of wall
+ * clock (fuzz seed 54472).
+ */
+export const TABLE_OPERATION_TICKS_MAX = 120_000_000;
+
 /** `dmsetup suspend [--noflush]`, bounded. */
 export function suspendStack(stack: MirrorStack, noflush: boolean): void {
   runTask(stack.world.scheduler, stack.device.suspend({ noflush }), {
     what: 'suspend',
     stepsMax: TABLE_OPERATION_STEPS_MAX,
+    ticksMax: TABLE_OPERATION_TICKS_MAX,
   });
 }
 
@@ -32,6 +43,7 @@ export function resumeStack(stack: MirrorStack): void {
   runTask(stack.world.scheduler, stack.device.resume(), {
     what: 'resume',
     stepsMax: TABLE_OPERATION_STEPS_MAX,
+    ticksMax: TABLE_OPERATION_TICKS_MAX,
   });
 }
 
@@ -58,6 +70,7 @@ export function reloadStack(stack: MirrorStack, table: string, noflush: boolean)
   runTask(world.scheduler, stack.device.load(target), {
     what: 'table load',
     stepsMax: TABLE_OPERATION_STEPS_MAX,
+    ticksMax: TABLE_OPERATION_TICKS_MAX,
   });
   suspendStack(stack, noflush);
   resumeStack(stack);

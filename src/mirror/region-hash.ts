@@ -384,9 +384,12 @@ export class RegionHash {
           break;
       }
       if (entry.delayedBios.length > 0) {
+        // dm_rh_dec turns a region that drains after a failed PREFLUSH NOSYNC even while it
+        // is being prepared for recovery; its delayed bios then wait for good (§3.3 §4.8).
         assert(
-          entry.state === DM_RH_RECOVERING,
-          `region ${entry.key} holds delayed bios but is not RECOVERING`,
+          entry.state === DM_RH_RECOVERING ||
+            (entry.state === DM_RH_NOSYNC && this.flushFailureSticky),
+          `region ${entry.key} holds delayed bios but is ${regionStateName(entry.state)}, not RECOVERING (flush_failure ${this.flushFailureSticky ? 'set' : 'clear'})`,
         );
       }
     }

@@ -390,6 +390,19 @@ describe('found by the first FUZZ=1 campaigns (long, fault-heavy scenarios)', ()
 });
 
 describe('beyond budget: outcomes the suites did not yet explain', () => {
+  it('beyond campaign seed 91391: §3.3 §4.8 a region prepared for recovery that drains after a failed PREFLUSH turns NOSYNC with its delayed bios (dm_rh_dec): a hang Linux has, not a broken invariant', () => {
+    const config = JSON.parse(
+      '{"worldSeed":921388707,"profile":{"logType":"core","legCount":2,"tableMode":"default","features":"none","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":42},"legLatencies":[{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":70},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":0,"legFail":0,"legFlushError":25,"logWriteError":0,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"beyond"}',
+    ) as FuzzConfig;
+    const system = runScriptOn(config, [
+      'reload() → leg0,leg1',
+      'legFlushError(leg0 [default])',
+      'write(sector=0, 9, nowait)',
+      'batch(flush, write 14+3, write 7+2)',
+    ]);
+    expectExplained(system, 'liveness', '§4.8 §3.3');
+  });
+
   const beyond = (profile: FuzzConfigSpec['profile']): FuzzConfigSpec =>
     shrunk({ profile: { writeCache: true, ...profile }, budget: 'beyond' });
 
@@ -508,6 +521,25 @@ describe('userspace log: judgements the suites had wrong', () => {
       'advance(5 events)',
     ]);
     expect(system.journal.some((line) => /finished:/.test(line))).toBe(true);
+  });
+
+  it('userspace fuzz seed 54472: §2.7 a suspend racing the reconnect to a restarted daemon loses PRESUSPEND, and the reconnect RESUME leaves writes requeued for good', () => {
+    const config = JSON.parse(
+      '{"worldSeed":0,"profile":{"logType":"userspace","legCount":2,"tableMode":"sync","features":"none","writeCache":false,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":23},"legLatencies":[{"read":{"kind":"fixed","ticks":21},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":0,"legFail":0,"legFlushError":0,"logWriteError":0,"logFail":0,"daemonCrash":88,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["random"],"budget":"within"}',
+    ) as FuzzConfig;
+    const lines = [
+      'crash(at persistence point 1; leg0:random, leg1:random, log0:random)',
+      'read(sector=0, 1)',
+      'write(sector=0, 1, nowait)',
+      'daemonCrash(restart in 0 ticks)',
+      'suspendResume()',
+    ];
+    const within = runScriptOn(config, lines);
+    expect(
+      within.journal.some((line) => /suspendResume\(\).*skipped: userspace §2\.7/.test(line)),
+    ).toBe(true);
+    const beyond = runScriptOn({ ...config, budget: 'beyond' }, lines);
+    expectExplained(beyond, 'liveness', 'userspace §2.7 §4.2');
   });
 
   it('userspace seed 178: a reload while the daemon is down is refused (dmsetup load fails) and the live table stays', () => {
