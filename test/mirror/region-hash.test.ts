@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
 import { InvariantError } from '../../src/assert.js';
-import { type Blocking, spawn } from '../../src/concurrency/blocking.js';
+import { type Blocking, immediate, spawn } from '../../src/concurrency/blocking.js';
 import { Bio, type BioOperation } from '../../src/dm/bio.js';
 import { EIO, EWOULDBLOCK } from '../../src/errno.js';
 import type { CoreLog } from '../../src/log/core-log.js';
@@ -15,6 +15,7 @@ import {
   DM_RH_NOSYNC,
   DM_RH_RECOVERING,
   RegionHash,
+  regionStateName,
 } from '../../src/mirror/region-hash.js';
 import { RecordingLog, type RecordingLogHooks, Timeline } from './mirror-test-kit.js';
 
@@ -573,6 +574,73 @@ describe('region hash properties', () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('the region hash rejects misuse with an assertion that names it (§3)', () => {
+  /** A region hash over `made.log` with `changes` to its options. */
+  function rebuild(made: Setup, changes: Partial<ConstructorParameters<typeof RegionHash>[0]>) {
+    return new RegionHash({
+      log: made.log,
+      scheduler: made.world.scheduler,
+      regionSizeSectors: REGION_SECTORS,
+      regionCount: REGIONS,
+      maxRecovery: 1,
+      dispatchBios: () => {},
+      wakeupWorkers: () => {},
+      wakeupAllRecoveryWaiters: () => {},
+      ...changes,
+    });
+  }
+
+  it('names every region state, and an unknown one by its value', () => {
+    expect([DM_RH_CLEAN, DM_RH_DIRTY, DM_RH_NOSYNC, DM_RH_RECOVERING].map(regionStateName)).toEqual(
+      ['CLEAN', 'DIRTY', 'NOSYNC', 'RECOVERING'],
+    );
+    expect(regionStateName(0x10)).toBe('UNKNOWN(16)');
+  });
+
+  it('needs a positive whole region count and max_recovery of at least 1', () => {
+    const made = setup();
+    for (const regionCount of [0, -1, 1.5]) {
+      expect(() => rebuild(made, { regionCount })).toThrow(
+        `region count ${regionCount} is not positive`,
+      );
+    }
+    expect(rebuild(made, { regionCount: 1 }).regionCount).toBe(1);
+    expect(() => rebuild(made, { maxRecovery: 0 })).toThrow('max_recovery must be at least 1');
+  });
+
+  it('§3.2 dm_rh_dec of a region without pending writes, or not in the hash, is a broken pairing', () => {
+    const made = setup();
+    expect(() => made.rh.dec(3)).toThrow('dm_rh_dec of region 3, which is not in the hash');
+    run(made, made.rh.inc(2));
+    made.rh.dec(2);
+    expect(made.rh.lookup(2)?.state).toBe(DM_RH_CLEAN);
+    expect(() => made.rh.dec(2)).toThrow('dm_rh_dec of region 2 with no pending writes');
+  });
+
+  it('§3.4 resync work outside the target is refused, whatever the log says', () => {
+    for (const region of [REGIONS, -1, 2.5]) {
+      const made = setup({ sync: 'default' });
+      const lying = Object.create(made.log) as typeof made.log;
+      lying.getResyncWork = () => immediate({ result: 1, region });
+      const rh = rebuild(made, { log: lying });
+      rh.startRecovery();
+      expect(() => run(made, rh.recoveryPrepare())).toThrow(
+        `log handed out resync work for region ${region} outside [0, ${REGIONS})`,
+      );
+    }
+  });
+
+  it('§3.4 recovery can end only on a RECOVERING region that is on no list', () => {
+    const made = setup();
+    run(made, made.rh.inc(1));
+    const entry = made.rh.lookup(1);
+    expect(entry?.state).toBe(DM_RH_DIRTY);
+    expect(() => made.rh.recoveryEnd(entry!, true)).toThrow(
+      'recovery ended on region 1 that is not RECOVERING',
     );
   });
 });
