@@ -191,3 +191,45 @@ describe('ranges and copies', () => {
     expect(buffer[9]).toBe(1);
   });
 });
+
+describe('LeBitset rejects indexes past its memory (paired with the dm-log callers)', () => {
+  it('test, set and clear stop at the end of the memory', () => {
+    const bitset = LeBitset.allocate(64);
+    expect(bitset.sizeBits).toBe(64);
+    bitset.set(63);
+    expect(bitset.test(63)).toBe(1);
+    bitset.clear(63);
+    expect(bitset.test(63)).toBe(0);
+    expect(() => bitset.test(64)).toThrow('bitset index past its memory');
+    expect(() => bitset.set(64)).toThrow('bitset index past its memory');
+    expect(() => bitset.clear(64)).toThrow('bitset index past its memory');
+  });
+
+  it('fillRange, findNextZero and countOnesBelow check their limits', () => {
+    const bitset = LeBitset.allocate(64);
+    expect(() => bitset.fillRange(-1, 3, 1)).toThrow(
+      'bit range [-1, 3) is outside a 64-bit bitset',
+    );
+    expect(() => bitset.fillRange(5, 3, 1)).toThrow('bit range [5, 3) is outside a 64-bit bitset');
+    expect(() => bitset.fillRange(0, 65, 1)).toThrow(
+      'bit range [0, 65) is outside a 64-bit bitset',
+    );
+    bitset.fillRange(0, 64, 1);
+    expect(bitset.countOnesBelow(64)).toBe(64);
+    expect(() => bitset.countOnesBelow(65)).toThrow('count limit 65 is outside the bitset');
+    expect(() => bitset.countOnesBelow(-1)).toThrow('count limit -1 is outside the bitset');
+    expect(() => bitset.findNextZero(65, 0)).toThrow('bitset search limit past its memory');
+    expect(bitset.findNextZero(64, 0)).toBe(64);
+    expect(bitset.findNextZero(64, 64)).toBe(64);
+  });
+
+  it('copies only between bitsets of one size', () => {
+    const small = LeBitset.allocate(64);
+    const big = LeBitset.allocate(128);
+    expect(() => small.copyFrom(big)).toThrow('bitset copy of 16 bytes into 8 bytes');
+    big.set(3);
+    const other = LeBitset.allocate(128);
+    other.copyFrom(big);
+    expect(other.test(3)).toBe(1);
+  });
+});

@@ -745,3 +745,39 @@ describe('disk log crash model', () => {
     );
   });
 });
+
+describe('disk ctr: the size it asks of a missing log device (§2.2 §8(12))', () => {
+  /** The minimum size `disk_ctr` passes when it opens the log device. */
+  function hintFor(targetLengthSectors: number, regionSize: string): number {
+    const harness = new LogHarness({ targetLengthSectors, logSizeSectors: 4096 });
+    const asked: number[] = [];
+    const context = {
+      ...harness.context,
+      getDevice: (name: string, minimumSizeSectors?: number) => {
+        asked.push(minimumSizeSectors ?? -1);
+        return harness.context.getDevice(name);
+      },
+    };
+    try {
+      createDirtyLog('disk', context, ['log0', regionSize]);
+    } catch (error) {
+      if (!(error instanceof TableError)) throw error;
+    }
+    return asked[0]!;
+  }
+
+  it('is the header sectors plus the bitmap, rounded up to a 512-byte block', () => {
+    // 128 regions: 1024 header bytes + 16 bitmap bytes = 1040 → 3 sectors.
+    expect(hintFor(131072, '1024')).toBe(3);
+    // 65,536 regions: 1024 + 8192 bytes = 9216 → 18 sectors.
+    expect(hintFor(524288, '8')).toBe(18);
+    // Region size 1 (rejected later by the ctr): one region per sector, 131072 bits.
+    expect(hintFor(131072, '1')).toBe(34);
+  });
+
+  it('is one sector when the region size does not parse (the ctr then reports it)', () => {
+    expect(hintFor(131072, 'abc')).toBe(1);
+    expect(hintFor(131072, '0')).toBe(1);
+    expect(hintFor(131072, '-8')).toBe(1);
+  });
+});
