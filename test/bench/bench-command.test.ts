@@ -10,36 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBenchCharts } from '../../bench/bench-charts.js';
 import type { BenchReport } from '../../bench/bench-report.js';
 import { formatBenchReport, wrapText } from '../../bench/bench-table.js';
-import type { CliIo } from '../../cli/cli-io.js';
 import { runCli } from '../../cli/main.js';
-
-interface Captured {
-  readonly io: CliIo;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-}
-
-function captureIo(): Captured {
-  let out = '';
-  let err = '';
-  let nowMs = 0;
-  return {
-    io: {
-      stdout: (text) => {
-        out += text;
-      },
-      stderr: (text) => {
-        err += text;
-      },
-      wallClockMs: () => {
-        nowMs += 3;
-        return nowMs;
-      },
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+import { type Captured, captureIo } from '../cli/cli-test-kit.js';
 
 const TINY = [
   'bench',
@@ -66,7 +38,7 @@ describe('mirrorsim bench', () => {
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'mirrorsim-bench-'));
-    captured = captureIo();
+    captured = captureIo(3);
     exitCode = await runCli(
       [...TINY, '--json', join(directory, 'bench.json'), '--plot', join(directory, 'charts')],
       captured.io,
@@ -131,7 +103,7 @@ describe('mirrorsim bench', () => {
   });
 
   it('prints the same simulated table from the same seed', async () => {
-    const again = captureIo();
+    const again = captureIo(3);
     expect(await runCli([...TINY, '--no-sweeps'], again.io)).toBe(0);
     const simulatedPart = (text: string) =>
       text.slice(text.indexOf('While running'), text.indexOf('Simulator speed'));
@@ -146,7 +118,7 @@ describe('mirrorsim bench usage errors', () => {
     [['bench', '--ops', 'many'], 'Invalid --ops "many"'],
     [['bench', '--seed', 'x!'], 'Invalid --seed'],
   ])('%j exits 2 with one line naming the value', async (argv, message) => {
-    const captured = captureIo();
+    const captured = captureIo(3);
     expect(await runCli(argv, captured.io)).toBe(2);
     expect(captured.stderr()).toContain(message);
     expect(captured.stderr().trim().split('\n')).toHaveLength(1);

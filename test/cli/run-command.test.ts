@@ -3,33 +3,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CliIo, EXIT_OK, EXIT_USAGE } from '../../cli/cli-io.js';
+import { EXIT_OK, EXIT_USAGE } from '../../cli/cli-io.js';
 import { runCli } from '../../cli/main.js';
 import { SparseStore } from '../../src/block/sparse-store.js';
 import { readDiskLogImage } from '../../src/log/disk-log-format.js';
-
-interface Captured {
-  readonly io: CliIo;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-}
-
-function capture(): Captured {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: (text) => (out += text), stderr: (text) => (err += text), wallClockMs: () => 0 },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+import { captureIo } from './cli-test-kit.js';
 
 const SMALL = ['--size', '8MiB', '--region-size', '256', '--ops', '400'];
 const scratch = mkdtempSync(join(tmpdir(), 'mirrorsim-run-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 async function runJson(args: readonly string[]): Promise<Record<string, unknown>> {
-  const captured = capture();
+  const captured = captureIo(0);
   const code = await runCli(['run', ...SMALL, ...args, '--json'], captured.io);
   expect(captured.stderr()).toBe('');
   expect(code).toBe(EXIT_OK);
@@ -134,7 +119,7 @@ describe('mirrorsim run', () => {
   });
 
   it('prints the summary for a person by default', async () => {
-    const captured = capture();
+    const captured = captureIo(0);
     expect(await runCli(['run', ...SMALL, '--seed', '3'], captured.io)).toBe(EXIT_OK);
     const text = captured.stdout();
     for (const line of [
@@ -203,7 +188,7 @@ describe('mirrorsim run', () => {
     [['--table', '0 16384 striped 2 a 0 b 0'], /Unknown target type "striped": expected mirror/],
     [['--table', '5 16384 mirror core 1 256 2 a 0 b 0'], /start sector 5: expected 0/],
   ])('bad input %j exits 2 with one line that names it, no stack trace', async (args, message) => {
-    const captured = capture();
+    const captured = captureIo(0);
     expect(await runCli(['run', ...SMALL, ...args], captured.io)).toBe(EXIT_USAGE);
     const lines = captured.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -218,7 +203,7 @@ describe('mirrorsim run', () => {
       trace,
       'fio version 3 iolog\n0 /tmp/f add\n0 /tmp/f open\n5 /tmp/f write banana 4096\n',
     );
-    const captured = capture();
+    const captured = captureIo(0);
     expect(await runCli(['run', ...SMALL, '--workload', `fio:${trace}`], captured.io)).toBe(
       EXIT_USAGE,
     );

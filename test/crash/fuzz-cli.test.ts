@@ -7,38 +7,9 @@
  * test's own process (nothing under src/ changes).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../cli/cli-io.js';
 import { runCli } from '../../cli/main.js';
 import { DiskLog } from '../../src/log/disk-log.js';
-
-interface Captured {
-  readonly io: CliIo;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-}
-
-/** Captures output; the wall clock advances `stepMs` per reading. */
-function captureIo(stepMs = 1): Captured {
-  let out = '';
-  let err = '';
-  let nowMs = 0;
-  return {
-    io: {
-      stdout: (text) => {
-        out += text;
-      },
-      stderr: (text) => {
-        err += text;
-      },
-      wallClockMs: () => {
-        nowMs += stepMs;
-        return nowMs;
-      },
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+import { captureIo } from '../cli/cli-test-kit.js';
 
 function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';
@@ -73,7 +44,7 @@ describe('mirrorsim fuzz', () => {
       ['replay'],
       ['replay', '--seed', '3', '--path', 'no-at-sign'],
     ]) {
-      const captured = captureIo();
+      const captured = captureIo(1);
       expect(await runCli(argv, captured.io), argv.join(' ')).toBe(2);
       expect(captured.stderr().trim().split('\n'), argv.join(' ')).toHaveLength(1);
     }
@@ -82,7 +53,7 @@ describe('mirrorsim fuzz', () => {
 
 describe('mirrorsim replay', () => {
   it('without a path it re-runs the seed’s scenario verbosely and exits 0 when it passes', async () => {
-    const captured = captureIo();
+    const captured = captureIo(1);
     const code = await runCli(
       ['replay', '--seed', '7', '--log', 'disk', '--trace', '20'],
       captured.io,
@@ -109,14 +80,14 @@ describe('a failure found, shrunk and replayed from one line', () => {
       yield* [];
       return 0;
     };
-    const fuzz = captureIo();
+    const fuzz = captureIo(1);
     const code = await runCli(['fuzz', '--seeds', '3', '--log', 'disk'], fuzz.io);
     expect(code).toBe(1);
     expect(lastLine(fuzz.stdout())).toMatch(/^seeds: 3, failures: [123]$/);
     expect(fuzz.stdout()).toMatch(/^seed \d+ failed: write-ahead-marking: /m);
     const replayLine = /npx mirrorsim replay (.*)$/m.exec(fuzz.stdout())?.[1] ?? '';
     expect(replayLine).toMatch(/--seed=\d+ --path '[^']*@[^']*' --log disk/);
-    const replay = captureIo();
+    const replay = captureIo(1);
     expect(await runCli(['replay', ...splitArguments(replayLine)], replay.io)).toBe(1);
     const out = replay.stdout();
     expect(out).toMatch(/^violated: write-ahead-marking: /m);
