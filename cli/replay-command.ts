@@ -57,24 +57,28 @@ function executeReplay(flags: ReplayFlags, io: CliIo): number {
   const result = replayFuzzSeed(seed, path, options, {
     traceRecentCapacity: Math.max(1, traceCount),
   });
-  const system = result.system;
-  const model = result.model;
-  if (system === null || model === null) throw new UsageError(`Seed ${seed} built no scenario`);
+  const { system, model, config, world } = result;
+  if (config === null || world === null) throw new UsageError(`Seed ${seed} built no scenario`);
   const out: string[] = [];
   out.push(`mirrorsim replay — seed ${seed}${flags.path === undefined ? '' : `, path ${path}`}`);
-  out.push(`configuration: ${describeConfig(system.config)}`);
-  out.push('commands as run:');
-  for (const line of model.resolved) out.push(`  ${line}`);
-  out.push('what happened:');
-  for (const line of system.journal) out.push(`  ${line}`);
-  if (system.expected.length > 0) {
-    out.push('expected outcomes (documented Linux behaviour):');
-    for (const outcome of system.expected) {
-      out.push(`  ${outcome.kind}: ${outcome.message}`);
-      out.push(`    ← ${outcome.fact}`);
+  out.push(`configuration: ${describeConfig(config)}`);
+  if (system === null || model === null) {
+    // The violation fired inside the system's constructor: activation or the initial resync.
+    out.push('commands as run: none (the failure came while the mirror was built and resynced)');
+  } else {
+    out.push('commands as run:');
+    for (const line of model.resolved) out.push(`  ${line}`);
+    out.push('what happened:');
+    for (const line of system.journal) out.push(`  ${line}`);
+    if (system.expected.length > 0) {
+      out.push('expected outcomes (documented Linux behaviour):');
+      for (const outcome of system.expected) {
+        out.push(`  ${outcome.kind}: ${outcome.message}`);
+        out.push(`    ← ${outcome.fact}`);
+      }
     }
   }
-  const records = system.world.scheduler.traceLog.recent().slice(-traceCount);
+  const records = world.scheduler.traceLog.recent().slice(-traceCount);
   out.push(`last ${records.length} trace records${result.failed ? ' before the failure' : ''}:`);
   for (const record of records) out.push(`  ${formatRecord(record)}`);
   if (result.failed) {

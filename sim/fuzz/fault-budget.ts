@@ -134,9 +134,35 @@ export const LINGERING_ONE_SHOT: {
  * `marks-lost` — a daemon crash may have lost queued marks (no
  * integrated flush); `stale-log` — the disk log could not be read at
  * resume, so every region is out of sync in memory while the device still
- * holds the old bitmap, until the next successful log write (§8(3)).
+ * holds the old bitmap, until the next successful log write (§8(3));
+ * `volatile-first-leg` — a reload put first a leg whose resync copies are
+ * still only in its write cache (see VOLATILE_FIRST_LEG_FACT).
  */
-export type Hazard = 'stale-first-leg' | 'marks-lost' | 'stale-log';
+export type Hazard = 'stale-first-leg' | 'marks-lost' | 'stale-log' | 'volatile-first-leg';
+
+/** Why a crash after a reload that put a leg with unflushed resync copies first may lose data. */
+export const VOLATILE_FIRST_LEG_FACT =
+  '§2.4 §4.5 §5.5: the core log’s flush is a no-op, so nothing ever flushes the legs after recovery and kcopyd’s resync copies can sit in a leg’s volatile cache; a reload that puts that leg first (the default after a switch) makes it the recovery source, and a crash then resyncs its older durable content over the other legs';
+
+/**
+ * Whether a reload that puts `newFirst` first, replacing `oldFirst`, opens
+ * the volatile-first-leg hazard: only a log whose flush never calls the
+ * mirror's leg flush (core) leaves resync copies volatile, and only a leg
+ * holding non-durable writes can lose any.
+ */
+export function reloadLeavesVolatileFirstLeg(
+  profile: MirrorProfile,
+  oldFirst: string,
+  newFirst: string,
+  newFirstNonDurableWrites: number,
+): boolean {
+  return (
+    profile.logType === 'core' &&
+    profile.writeCache &&
+    newFirst !== oldFirst &&
+    newFirstNonDurableWrites > 0
+  );
+}
 
 /** Why writes reach legs of regions the durable log calls clean while the stale-log window is open. */
 export const STALE_LOG_FACT =
@@ -434,6 +460,15 @@ export function crashExpectation(
       resync,
       legsMayDiffer,
       fact: '§4.4 (source comment) §5.6: a write was acknowledged without the table’s first leg; booting that table makes it the default leg and the recovery source',
+      allowed: [...DATA_LOSS, 'read-stability'],
+    };
+  }
+  if (context.hazards.has('volatile-first-leg')) {
+    return {
+      within: false,
+      resync,
+      legsMayDiffer,
+      fact: VOLATILE_FIRST_LEG_FACT,
       allowed: [...DATA_LOSS, 'read-stability'],
     };
   }

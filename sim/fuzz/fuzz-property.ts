@@ -10,6 +10,7 @@
  * counterexample.
  */
 import fc from 'fast-check';
+import type { World } from '../world.js';
 import { fuzzCommandArbitrary } from './fuzz-commands.js';
 import { type BudgetMode, type FuzzConfig, fuzzConfigArbitrary } from './fuzz-config.js';
 import { FuzzFailure } from './fuzz-failure.js';
@@ -38,6 +39,8 @@ export interface FuzzRunHooks {
   readonly traceRecentCapacity?: number;
   /** Called with each system the property builds (the last one is the counterexample's). */
   readonly onSystem?: (system: FuzzSystem, model: FuzzModel) => void;
+  /** Called with each scenario's configuration and world before its system is built. */
+  readonly onWorld?: (config: FuzzConfig, world: World) => void;
   /** fast-check's replay path of the command sequence (from a failure report). */
   readonly replayPath?: string;
 }
@@ -64,13 +67,15 @@ export function fuzzProperty(
 export function runScenarioCommands(
   config: FuzzConfig,
   sequence: Iterable<fc.Command<FuzzModel, FuzzSystem>>,
-  hooks: Pick<FuzzRunHooks, 'traceRecentCapacity' | 'onSystem'> = {},
+  hooks: Pick<FuzzRunHooks, 'traceRecentCapacity' | 'onSystem' | 'onWorld'> = {},
 ): FuzzSystem {
+  const onWorld = hooks.onWorld;
   const system = new FuzzSystem({
     config,
     ...(hooks.traceRecentCapacity === undefined
       ? {}
       : { traceRecentCapacity: hooks.traceRecentCapacity }),
+    ...(onWorld === undefined ? {} : { onWorld: (world: World) => onWorld(config, world) }),
   });
   const model = new FuzzModel(config, system);
   hooks.onSystem?.(system, model);
@@ -129,9 +134,12 @@ export function runFuzzSeed(seed: number, options: FuzzScenarioOptions): FuzzSee
 export interface FuzzReplayResult {
   readonly failed: boolean;
   readonly error: string | null;
-  /** The last system built: the counterexample's. */
+  /** The last system built: the counterexample's (null when building it failed). */
   readonly system: FuzzSystem | null;
   readonly model: FuzzModel | null;
+  /** The last scenario's configuration and world, even when building its system failed. */
+  readonly config: FuzzConfig | null;
+  readonly world: World | null;
 }
 
 /** Re-runs the counterexample of `seed` at `path` (as {@link runFuzzSeed} printed it). */
@@ -151,9 +159,17 @@ export function replayFuzzSeed(
   const replayPath = path.slice(separator + 1);
   let system: FuzzSystem | null = null;
   let model: FuzzModel | null = null;
+  let config: FuzzConfig | null = null;
+  let world: World | null = null;
   const property = fuzzProperty(options, {
     ...hooks,
     ...(replayPath === '' ? {} : { replayPath }),
+    onWorld: (builtConfig, builtWorld) => {
+      config = builtConfig;
+      world = builtWorld;
+      system = null;
+      model = null;
+    },
     onSystem: (built, builtModel) => {
       system = built;
       model = builtModel;
@@ -170,7 +186,7 @@ export function replayFuzzSeed(
       ? details.errorInstance.message
       : String(details.errorInstance)
     : null;
-  return { failed: details.failed, error, system, model };
+  return { failed: details.failed, error, system, model, config, world };
 }
 
 /**

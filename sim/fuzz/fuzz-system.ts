@@ -45,6 +45,7 @@ import {
   type Hazard,
   type LegRole,
   LINGERING_ONE_SHOT,
+  reloadLeavesVolatileFirstLeg,
   STALE_LOG_FACT,
   type ViolationKind,
 } from './fault-budget.js';
@@ -93,6 +94,12 @@ export interface FuzzSystemOptions {
   readonly config: FuzzConfig;
   /** Trace records kept for `mirrorsim replay` (0: none, the fastest). */
   readonly traceRecentCapacity?: number;
+  /**
+   * Called with the world as soon as it exists, before activation and the
+   * initial resync, so a violation that fires while the system is being
+   * built still leaves its trace to show.
+   */
+  readonly onWorld?: (world: World) => void;
 }
 
 const DIVERGED_FACT =
@@ -187,6 +194,7 @@ export class FuzzSystem {
       seed: config.worldSeed,
       traceRecentCapacity: options.traceRecentCapacity ?? 0,
     });
+    options.onWorld?.(this.world);
     this.tableOrder = legNames(profile.legCount);
     this.tableMode = profile.tableMode;
     this.tableOrder.forEach((name, index) => {
@@ -547,6 +555,17 @@ export class FuzzSystem {
     if (this.stopped !== null) return outcome;
     this.noteResume(mode);
     this.faultsSinceResume = this.world.devices.filter((device) => device.faults.isFaulty).length;
+    const newFirst = order[0]!;
+    if (
+      reloadLeavesVolatileFirstLeg(
+        this.config.profile,
+        this.tableOrder[0]!,
+        newFirst,
+        this.world.device(newFirst).nonDurableWriteCount,
+      )
+    ) {
+      this.hazards.add('volatile-first-leg');
+    }
     this.tableOrder = order;
     if (mode !== this.tableMode) {
       this.tableMode = mode;
@@ -585,6 +604,10 @@ export class FuzzSystem {
     this.pruneMayDiffer();
     for (const problem of this.reports.check()) this.report('unreported', problem);
     if (this.quiet()) this.hazards.delete('marks-lost');
+    // Once the first leg holds nothing volatile, its resync copies are durable.
+    if (this.world.device(this.tableOrder[0]!).nonDurableWriteCount === 0) {
+      this.hazards.delete('volatile-first-leg');
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   faultExpectation,
   type Hazard,
   type LegRole,
+  reloadLeavesVolatileFirstLeg,
 } from '../../sim/fuzz/fault-budget.js';
 import {
   type FeatureSet,
@@ -159,9 +160,14 @@ describe('crash expectations per table mode (§2.5, §5.5)', () => {
     expect(plan('disk', 'default', false).resync).toBe('all');
   });
 
-  it('a crash is beyond budget while a hazard is open: a stale first leg, lost marks, a stale log read again', () => {
+  it('a crash is beyond budget while a hazard is open: a stale first leg, lost marks, a stale log read again, a volatile first leg', () => {
     const base = profile({ features: 'keep_log' });
-    for (const hazard of ['stale-first-leg', 'marks-lost', 'stale-log'] as const) {
+    for (const hazard of [
+      'stale-first-leg',
+      'marks-lost',
+      'stale-log',
+      'volatile-first-leg',
+    ] as const) {
       const verdict = crashExpectation(base, {
         mode: 'default',
         hazards: new Set([hazard]),
@@ -178,6 +184,32 @@ describe('crash expectations per table mode (§2.5, §5.5)', () => {
       }).within,
       'an unreadable log is not trusted again',
     ).toBe(true);
+  });
+
+  it('§2.4 §4.5 only a core log with leg caches, reloaded with a different first leg that holds unflushed writes, leaves a volatile first leg', () => {
+    const core = profile({ logType: 'core' });
+    expect(reloadLeavesVolatileFirstLeg(core, 'leg0', 'leg1', 3)).toBe(true);
+    expect(reloadLeavesVolatileFirstLeg(core, 'leg0', 'leg0', 3), 'same first leg').toBe(false);
+    expect(reloadLeavesVolatileFirstLeg(core, 'leg0', 'leg1', 0), 'nothing volatile').toBe(false);
+    expect(
+      reloadLeavesVolatileFirstLeg(
+        profile({ logType: 'core', writeCache: false }),
+        'leg0',
+        'leg1',
+        3,
+      ),
+      'no write cache',
+    ).toBe(false);
+    // §2.4: the disk log calls the mirror's leg flush before it records a region clean or in sync.
+    expect(reloadLeavesVolatileFirstLeg(profile({ logType: 'disk' }), 'leg0', 'leg1', 3)).toBe(
+      false,
+    );
+    const verdict = crashExpectation(core, {
+      mode: 'default',
+      hazards: new Set(['volatile-first-leg']),
+      logReadable: true,
+    });
+    expect(verdict.fact).toMatch(/^§2\.4 §4\.5 §5\.5/);
   });
 
   it('userspace-log.ts: leg write caches are beyond the userspace log’s budget (no leg flush before clean bits)', () => {

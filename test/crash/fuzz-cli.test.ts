@@ -8,6 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.js';
+import { CoreLog } from '../../src/log/core-log.js';
 import { DiskLog } from '../../src/log/disk-log.js';
 import { captureIo } from '../cli/cli-test-kit.js';
 
@@ -93,6 +94,40 @@ describe('a failure found, shrunk and replayed from one line', () => {
     expect(out).toMatch(/^violated: write-ahead-marking: /m);
     expect(out).toMatch(/last \d+ trace records before the failure:/);
     expect(out).toMatch(/^commands as run:/m);
+  });
+});
+
+describe('a failure while the mirror is built (before any command)', () => {
+  const prototype = CoreLog.prototype as unknown as {
+    setRegionSync: (region: number, inSync: boolean) => unknown;
+  };
+  const original = prototype.setRegionSync;
+  afterEach(() => {
+    prototype.setRegionSync = original;
+  });
+
+  it('§4.5 with recovery_complete recording region 0 out of sync, the initial sync never converges, and replay shows the violation and the trace, not "built no scenario"', async () => {
+    // The bug, for this test only: a successful resync of region 0 is recorded as failed.
+    prototype.setRegionSync = function setRegionSyncLosingRegion0(
+      this: unknown,
+      region: number,
+      inSync: boolean,
+    ) {
+      return original.call(this, region, region === 0 ? false : inSync);
+    };
+    const fuzz = captureIo(1);
+    expect(await runCli(['fuzz', '--seeds', '1', '--log', 'core'], fuzz.io)).toBe(1);
+    expect(fuzz.stdout()).toMatch(/^seed 1 failed: liveness: the initial sync did not converge/m);
+    const replayLine = /npx mirrorsim replay (.*)$/m.exec(fuzz.stdout())?.[1] ?? '';
+    const replay = captureIo(1);
+    expect(await runCli(['replay', ...splitArguments(replayLine), '--trace', '8'], replay.io)).toBe(
+      1,
+    );
+    const out = replay.stdout();
+    expect(out).toMatch(/^configuration: log core, /m);
+    expect(out).toMatch(/^commands as run: none \(the failure came while the mirror was built/m);
+    expect(out).toMatch(/^last 8 trace records before the failure:\n(.*\n){8}violated: /m);
+    expect(out).toMatch(/^violated: liveness: the initial sync did not converge/m);
   });
 });
 

@@ -123,7 +123,7 @@ describe('the documented hang is named, not reported as a bug', () => {
         'readTwice(sector=0, 1)',
       ],
     );
-    expect(system.stopped).toMatch(/hung/);
+    expect(system.stopped ?? 'the run did not stop', 'why the run stopped').toMatch(/hung/);
     expectExplained(system, 'liveness', '§4.8 §3.3');
     expectExplained(system, 'register', '§4.8 §3.3');
   });

@@ -362,6 +362,35 @@ describe('found by the first FUZZ=1 campaigns (long, fault-heavy scenarios)', ()
     expectExplained(beyond, 'register', '§4.4 (source comment) §5.6');
   });
 
+  it('random-seed flake F1 (reintroduced-bugs.md): §2.4 §4.5 §5.5 a core log never flushes the legs after recovery; a reload that puts a leg holding unflushed resync copies first makes a crash beyond budget', () => {
+    const config = JSON.parse(
+      '{"worldSeed":0,"profile":{"logType":"core","legCount":2,"tableMode":"default","features":"handle_errors","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":23},"legLatencies":[{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}}],"logLatency":{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":35,"legFail":0,"legFlushError":0,"logWriteError":0,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"within"}',
+    ) as FuzzConfig;
+    const lines = [
+      'batch(write 0+5, write 0+1)',
+      'crash(at persistence point 1; leg0:torn, leg1:torn)',
+      // Within budget the fault waits for a quiet mirror; beyond it, recover first so the read
+      // error switches the default (in sync) instead of meeting the resync.
+      'recover()',
+      'legReadError(leg0 [default], read(sector=0, 1))',
+      'reload()',
+      'crash(now; leg0:torn, leg1:torn)',
+    ];
+    const within = runScriptOn(config, lines);
+    expect(within.journal.some((line) => /reload\(\).*leg1,leg0/.test(line))).toBe(true);
+    expect(within.journal.some((line) => /crash\(now.*skipped: §2\.4 §4\.5 §5\.5/.test(line))).toBe(
+      true,
+    );
+    const beyond = runScriptOn({ ...config, budget: 'beyond' }, lines);
+    expectExplained(beyond, 'register', '§2.4 §4.5 §5.5');
+    // Without the leg caches the copies are durable when made: the same script passes within budget.
+    const uncached = runScriptOn(
+      { ...config, profile: { ...config.profile, writeCache: false } },
+      lines,
+    );
+    expect(uncached.journal.some((line) => /skipped/.test(line))).toBe(false);
+  });
+
   it('campaign seed 1740830745: §4.4 a failed log ignored without handle_errors leaves a region in sync with legs that differ: lost redundancy, not a stalled recovery', () => {
     const config = JSON.parse(
       '{"worldSeed":0,"profile":{"logType":"disk","legCount":2,"tableMode":"default","features":"none","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":23},"legLatencies":[{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"fixed","ticks":0}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":0,"legReadError":0,"legFail":0,"legFlushError":0,"logWriteError":22,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"beyond"}',
