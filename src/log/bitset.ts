@@ -63,6 +63,7 @@ export class LeBitset {
     this.bytes = bytes;
     // Word scans only ask "all ones?" or "how many ones?", so the host's byte order does not matter.
     this.words =
+      // Stryker disable next-line ConditionalExpression,ArithmeticOperator: equivalent — without the word view every scan takes the byte loops, which give the same answers
       bytes.byteOffset % 4 === 0
         ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
         : null;
@@ -105,6 +106,7 @@ export class LeBitset {
       `bit range [${fromBit}, ${toBit}) is outside a ${this.sizeBits}-bit bitset`,
     );
     let bit = fromBit;
+    // Stryker disable next-line ConditionalExpression: equivalent — setting bit by bit up to toBit leaves no whole bytes for the fill below: same bits
     while (bit < toBit && (bit & 7) !== 0) {
       if (value === 1) this.set(bit);
       else this.clear(bit);
@@ -139,6 +141,7 @@ export class LeBitset {
    */
   findNextZero(sizeBits: number, fromBit: number): number {
     assert(sizeBits <= this.sizeBits, 'bitset search limit past its memory');
+    // Stryker disable next-line EqualityOperator: equivalent — when fromBit === sizeBits the scan below can only return sizeBits
     if (fromBit >= sizeBits) return sizeBits;
     const bytes = this.bytes;
     const endByte = Math.ceil(sizeBits / 8);
@@ -148,7 +151,9 @@ export class LeBitset {
     if (first !== 0xff) return Math.min(index * 8 + lowestZeroBit(first), sizeBits);
     index++;
     const words = this.words;
+    // Stryker disable next-line BlockStatement: equivalent — the word skip only speeds the scan; the byte loop below checks the same bytes
     if (words !== null) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent — the word skip below is sound from any word, so this alignment loop only speeds the scan
       while (index < endByte && (index & 3) !== 0) {
         if (bytes[index] !== 0xff)
           return Math.min(index * 8 + lowestZeroBit(bytes[index]!), sizeBits);
@@ -156,6 +161,7 @@ export class LeBitset {
       }
       let word = index >>> 2;
       const endWord = endByte >>> 2;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,UpdateOperator: equivalent — skipping fewer all-ones words, or all-ones words past the end, leaves the answer to the byte loop
       while (word < endWord && words[word] === ALL_ONES_WORD) word++;
       index = Math.max(index, word << 2);
     }
@@ -171,10 +177,13 @@ export class LeBitset {
   popcount(): number {
     const words = this.words;
     let total = 0;
+    // Stryker disable next-line BlockStatement: equivalent — the byte loop below counts the same bits
     if (words !== null) {
+      // Stryker disable next-line EqualityOperator: equivalent — the word past the end reads as undefined, whose popcount32 is 0
       for (let index = 0; index < words.length; index++) total += popcount32(words[index]!);
       return total;
     }
+    // Stryker disable next-line EqualityOperator: equivalent — the byte past the end reads as undefined, whose popcount32 is 0
     for (let index = 0; index < this.bytes.length; index++) total += popcount32(this.bytes[index]!);
     return total;
   }
@@ -186,6 +195,7 @@ export class LeBitset {
     let total = 0;
     const words = this.words;
     let index = 0;
+    // Stryker disable next-line BlockStatement: equivalent — the byte loop below counts the same bytes
     if (words !== null) {
       const wholeWords = wholeBytes >>> 2;
       for (let word = 0; word < wholeWords; word++) total += popcount32(words[word]!);
@@ -193,6 +203,7 @@ export class LeBitset {
     }
     for (; index < wholeBytes; index++) total += popcount32(this.bytes[index]!);
     const rest = toBit & 7;
+    // Stryker disable next-line ConditionalExpression: equivalent — with rest 0 the mask is 0, so nothing is added
     if (rest !== 0) total += popcount32(this.bytes[wholeBytes]! & ((1 << rest) - 1));
     return total;
   }

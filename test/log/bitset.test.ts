@@ -233,3 +233,62 @@ describe('LeBitset rejects indexes past its memory (paired with the dm-log calle
     expect(other.test(3)).toBe(1);
   });
 });
+
+describe('LeBitset edges: whole-memory fills, far starts, empty counts, any memory offset', () => {
+  it('fill(0) clears every bit and fill(1) sets every bit of the memory', () => {
+    const bitset = LeBitset.allocate(128);
+    bitset.fill(1);
+    expect([...bitset.bytes]).toEqual(new Array(16).fill(0xff));
+    bitset.fill(0);
+    expect([...bitset.bytes]).toEqual(new Array(16).fill(0));
+    expect(bitset.popcount()).toBe(0);
+  });
+
+  it('find_next_zero_bit_le from a start at or past the size is the size, even past 2^32', () => {
+    // Bit 0 is clear: a search that wrapped its start to 32 bits would find it.
+    const bitset = LeBitset.allocate(64);
+    for (const fromBit of [64, 65, 2 ** 32, 2 ** 32 + 3, 2 ** 40]) {
+      expect(bitset.findNextZero(64, fromBit)).toBe(64);
+      expect(bitset.findNextZero(10, fromBit)).toBe(10);
+    }
+  });
+
+  it('countOnesBelow(0) counts nothing, even in a full bitset', () => {
+    const bitset = LeBitset.allocate(64);
+    bitset.fill(1);
+    expect(bitset.countOnesBelow(0)).toBe(0);
+    expect(bitset.countOnesBelow(1)).toBe(1);
+  });
+
+  it('searches, counts and fills agree with bit-by-bit answers at every byte offset of the memory', () => {
+    fc.assert(
+      fc.property(
+        bitsetBytes,
+        fc.integer({ min: 0, max: 7 }),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        (bytes, byteOffset, a, b, ones) => {
+          const size = bytes.length * 8;
+          // Starts and limits anywhere: mid-byte, mid-word, across 32-bit word boundaries.
+          const low = Math.min(a % (size + 1), b % (size + 1));
+          const high = Math.max(a % (size + 1), b % (size + 1));
+          const memory = new Uint8Array(bytes.length + byteOffset);
+          memory.set(bytes, byteOffset);
+          const bitset = new LeBitset(memory.subarray(byteOffset));
+          expect(bitset.findNextZero(high, low)).toBe(naiveFindNextZero(bytes, high, low));
+          expect(bitset.countOnesBelow(high)).toBe(naiveCount(bytes, high));
+          expect(bitset.popcount()).toBe(naiveCount(bytes, size));
+          bitset.fillRange(low, high, ones ? 1 : 0);
+          const expected = bytes.slice();
+          for (let bit = low; bit < high; bit++) {
+            if (ones) expected[bit >> 3] = expected[bit >> 3]! | (1 << (bit & 7));
+            else expected[bit >> 3] = expected[bit >> 3]! & ~(1 << (bit & 7));
+          }
+          expect([...bitset.bytes]).toEqual([...expected]);
+          expect(memory.subarray(0, byteOffset).every((byte) => byte === 0)).toBe(true);
+        },
+      ),
+    );
+  });
+});

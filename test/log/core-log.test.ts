@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/assert.js';
 import { runNonBlocking } from '../../src/concurrency/blocking.js';
-import { CoreLog } from '../../src/log/core-log.js';
+import { CORE_LOG_TYPE_NAME, CoreLog } from '../../src/log/core-log.js';
 import type { DirtyLog } from '../../src/log/dirty-log.js';
-import { createDirtyLog } from '../../src/log/registry.js';
+import { createDirtyLog, findDirtyLogType } from '../../src/log/registry.js';
 import { TableError } from '../../src/table/table-error.js';
 import { LogHarness } from './log-test-kit.js';
 
@@ -365,5 +365,17 @@ describe('core model', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('the core log type in the registry', () => {
+  it('§2 registers as "core" with the summary mirrorsim shows', () => {
+    expect(CORE_LOG_TYPE_NAME).toBe('core');
+    const type = findDirtyLogType('core');
+    expect(type?.name).toBe('core');
+    expect(type?.summary).toBe(
+      'in-memory dirty log: fastest, forgets everything at every reload (full resync)',
+    );
+    expect(coreLog(['64']).typeName).toBe('core');
   });
 });

@@ -147,4 +147,15 @@ describe('readDiskLogImage', () => {
     expect(() => image.cleanOnResume(16)).toThrow(/Region 16 is out of range/);
     expect(() => readDiskLogImage(new SparseStore(2), 16)).toThrow(/at least 3 sectors/);
   });
+
+  it('refuses a region that is not an integer in [0, regionCount) with the range it expected', () => {
+    const image = readDiskLogImage(storeWith(headerBytes(2, 16), [0xff, 0xff]), 16);
+    for (const region of [16, -1, 1.5, -0.5, Number.NaN, 2 ** 53]) {
+      expect(() => image.cleanOnResume(region)).toThrow(
+        new RangeError(`Region ${region} is out of range: expected an integer from 0 to 15`),
+      );
+    }
+    expect(image.cleanOnResume(0)).toBe(true);
+    expect(image.cleanOnResume(15)).toBe(true);
+  });
 });

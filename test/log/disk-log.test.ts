@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/assert.js';
+import { type BlockDevice, BlockIoError } from '../../src/block/block-device.js';
 import { SparseStore } from '../../src/block/sparse-store.js';
 import { spawn } from '../../src/concurrency/blocking.js';
-import { EIO } from '../../src/errno.js';
+import { EIO, EOPNOTSUPP } from '../../src/errno.js';
 import type { DirtyLog } from '../../src/log/dirty-log.js';
-import { DiskLog } from '../../src/log/disk-log.js';
+import { DISK_LOG_TYPE_NAME, DiskLog } from '../../src/log/disk-log.js';
 import { readDiskLogImage } from '../../src/log/disk-log-format.js';
-import { createDirtyLog } from '../../src/log/registry.js';
+import { createDirtyLog, findDirtyLogType } from '../../src/log/registry.js';
 import { TableError } from '../../src/table/table-error.js';
 import { type HarnessOptions, headerBytes, imageBytes, LogHarness, run } from './log-test-kit.js';
 
@@ -779,5 +780,128 @@ describe('disk ctr: the size it asks of a missing log device (§2.2 §8(12))', (
     expect(hintFor(131072, 'abc')).toBe(1);
     expect(hintFor(131072, '0')).toBe(1);
     expect(hintFor(131072, '-8')).toBe(1);
+  });
+});
+
+describe('the disk log type in the registry', () => {
+  it('§2 registers as "disk" with the summary mirrorsim shows', () => {
+    expect(DISK_LOG_TYPE_NAME).toBe('disk');
+    const type = findDirtyLogType('disk');
+    expect(type?.name).toBe('disk');
+    expect(type?.summary).toBe(
+      'persistent dirty log: clean bitmap on a log device, written before data (resync only dirty regions)',
+    );
+    expect(setup().log.typeName).toBe('disk');
+  });
+});
+
+/** `inner` with some of its methods replaced: for completions no simulated device gives. */
+function replacing(
+  inner: BlockDevice,
+  changes: Partial<Pick<BlockDevice, 'read' | 'flush'>>,
+): BlockDevice {
+  return {
+    name: inner.name,
+    sizeSectors: inner.sizeSectors,
+    logicalBlockSizeBytes: inner.logicalBlockSizeBytes,
+    read: (request, callback) => inner.read(request, callback),
+    readSparse: (request, callback) => inner.readSparse(request, callback),
+    write: (request, callback) => inner.write(request, callback),
+    writeSparse: (request, callback) => inner.writeSparse(request, callback),
+    discard: (request, callback) => inner.discard(request, callback),
+    flush: (callback) => inner.flush(callback),
+    ...changes,
+  };
+}
+
+/** A disk log of {@link REGIONS} regions whose log device is the harness's, changed by `change`. */
+function setupOver(change: (inner: BlockDevice) => BlockDevice): {
+  harness: LogHarness;
+  log: DiskLog;
+} {
+  const harness = new LogHarness({ targetLengthSectors: REGIONS * 1024 });
+  const device = change(harness.recording);
+  const context = { ...harness.context, getDevice: () => device };
+  const log = createDirtyLog('disk', context, ['log0', '1024']);
+  expect(log).toBeInstanceOf(DiskLog);
+  return { harness, log: log as DiskLog };
+}
+
+describe('disk log errors from the log device (§2.5 §2.6)', () => {
+  it('§2.5 §2.6 a log-device flush that is not supported returns EOPNOTSUPP, not EIO', () => {
+    const { harness, log } = setupOver((inner) =>
+      replacing(inner, {
+        flush: (callback) =>
+          inner.flush(() =>
+            callback(new BlockIoError('EOPNOTSUPP', inner.name, 'flush', 'no flush support')),
+          ),
+      }),
+    );
+    expect(run(harness.world, log.resume())).toBe(EOPNOTSUPP);
+    expect(log.logDevFlushFailed).toBe(true);
+    log.markRegion(3);
+    expect(run(harness.world, log.flush())).toBe(EOPNOTSUPP);
+  });
+
+  it('§2.5 §2.6 any other log-device error returns EIO', () => {
+    const { harness, log } = setupOver((inner) =>
+      replacing(inner, {
+        flush: (callback) =>
+          inner.flush(() => callback(new BlockIoError('EIO', inner.name, 'flush', 'medium error'))),
+      }),
+    );
+    expect(run(harness.world, log.resume())).toBe(EIO);
+    expect(log.logDevFlushFailed).toBe(true);
+  });
+
+  it('§2.5 a header read that returns fewer bytes than the buffer is an invariant violation', () => {
+    const { harness, log } = setupOver((inner) =>
+      replacing(inner, {
+        read: (request, callback) =>
+          inner.read(request, (error, data) => callback(error, data?.subarray(512) ?? null)),
+      }),
+    );
+    expect(() => run(harness.world, log.resume())).toThrow(
+      new InvariantError('log header read size'),
+    );
+  });
+
+  it('§2.5 a header read that completes without error and without data is an invariant violation', () => {
+    const { harness, log } = setupOver((inner) =>
+      replacing(inner, {
+        read: (request, callback) => inner.read(request, () => callback(null, null)),
+      }),
+    );
+    expect(() => run(harness.world, log.resume())).toThrow('log header read size');
+  });
+});
+
+describe('disk log discipline: the assertion names what was misused', () => {
+  it('a state change while a flush waits on I/O', () => {
+    const { harness, log } = resumed();
+    log.markRegion(1);
+    spawn(log.flush(), () => {});
+    expect(() => log.markRegion(2)).toThrow(
+      new InvariantError('disk log state changed while its flush or resume waits on I/O'),
+    );
+    harness.world.scheduler.runUntilIdle();
+  });
+
+  it('a resume after destroy, or while another resume waits', () => {
+    const busy = setup();
+    spawn(busy.log.resume(), () => {});
+    expect(() => spawn(busy.log.resume(), () => {})).toThrow(
+      'disk_resume started while another disk log I/O waits',
+    );
+    busy.harness.world.scheduler.runUntilIdle();
+    const { harness, log } = resumed();
+    run(harness.world, log.destroy());
+    expect(() => spawn(log.resume(), () => {})).toThrow('disk_resume on a destroyed disk log');
+  });
+
+  it('an I/O end without a begin', () => {
+    const { log } = resumed();
+    const internals = log as unknown as { endIo(): void };
+    expect(() => internals.endIo()).toThrow(new InvariantError('disk log I/O ended twice'));
   });
 });
