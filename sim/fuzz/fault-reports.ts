@@ -8,6 +8,9 @@
  * reported only to the request: a failed discard (§4.4: NOTSUPP, no
  * degradation) and a failed write to a region out of sync, which goes to
  * the default leg alone and whose error the user sees as EIO (§4.4 step 3.7).
+ * That EIO is recognised by the bio that carried it, not by its user
+ * request: a request split across regions ends only with its last part,
+ * which may be held for userspace long after the failed part ended.
  *
  * Errors are observed as devices complete requests; they are checked when
  * the world is next idle (a write's failure is only handled once every leg
@@ -28,8 +31,8 @@ interface SeenError {
   readonly eventsBefore: number;
   /** The leg already had errors recorded (so no new event is owed), or the log had failed. */
   readonly alreadyFailed: boolean;
-  /** User requests that had failed when the error was seen. */
-  readonly userErrorsBefore: number;
+  /** Bios the mapped device had failed back to their requests when the error was seen. */
+  readonly biosFailedBefore: number;
 }
 
 /** Watches devices for errors and checks each was reported as Linux reports it. */
@@ -41,8 +44,6 @@ export class FaultReports {
     private readonly world: World,
     private readonly stack: () => MirrorStack,
     devices: readonly SimulatedDevice[],
-    /** How many user requests have failed so far (EIO and the like). */
-    private readonly userErrors: () => number,
   ) {
     for (const device of devices) {
       this.detachers.push(
@@ -88,7 +89,7 @@ export class FaultReports {
       mirror,
       eventsBefore: stack.device.events,
       alreadyFailed,
-      userErrorsBefore: this.userErrors(),
+      biosFailedBefore: stack.device.stats.biosFailed,
     });
   }
 
@@ -101,7 +102,7 @@ export class FaultReports {
       // §4.4: a failed discard is answered NOTSUPP and never degrades the array.
       if (error.operation === 'discard') return null;
       // A write to a region out of sync fails back to the user alone (no fail_mirror).
-      if (this.userErrors() > error.userErrorsBefore) return null;
+      if (stack.device.stats.biosFailed > error.biosFailedBefore) return null;
       const reset = reasons.includes('mirror in sync');
       if (leg.statusChar() === 'A' && !reset) {
         return `a ${error.operation} error on ${leg.name} left its health character A (§4.2 §4.6)`;

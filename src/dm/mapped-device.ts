@@ -26,6 +26,8 @@ export interface MappedDeviceStats {
   userFlushes: number;
   userDiscards: number;
   biosSubmitted: number;
+  /** Bios that ended with an error: each fails its user request, which ends with its last bio. */
+  biosFailed: number;
   userErrors: number;
 }
 
@@ -58,6 +60,7 @@ export class MappedDevice {
     userFlushes: 0,
     userDiscards: 0,
     biosSubmitted: 0,
+    biosFailed: 0,
     userErrors: 0,
   };
   private liveTarget: Target | null = null;
@@ -368,7 +371,10 @@ export class MappedDevice {
   }
 
   private completePart(bio: Bio, request: UserRequest): void {
-    if (bio.status === 'ioerr' || bio.status === 'notsupp') request.failed ??= bio.status;
+    if (bio.status === 'ioerr' || bio.status === 'notsupp') {
+      this.stats.biosFailed++;
+      request.failed ??= bio.status;
+    }
     if (bio.operation === 'read' && bio.status === 'ok') {
       assert(bio.data !== null, 'a successful read carries data');
       request.result!.set(bio.data, (bio.sector - request.sector) * SECTOR_SIZE_BYTES);

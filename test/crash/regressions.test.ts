@@ -435,6 +435,45 @@ describe('beyond budget: outcomes the suites did not yet explain', () => {
   const beyond = (profile: FuzzConfigSpec['profile']): FuzzConfigSpec =>
     shrunk({ profile: { writeCache: true, ...profile }, budget: 'beyond' });
 
+  it('beyond fuzz seed 208480: §4.4 a discard still in flight to a failed leg (it will fail, so it is no crash candidate) keeps its region from being judged; once it fails, the legs may differ', () => {
+    const system = runScriptOn(
+      JSON.parse(
+        '{"worldSeed":0,"profile":{"logType":"core","legCount":2,"tableMode":"default","features":"keep_log","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":64},"legLatencies":[{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":11},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":37},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}}],"logLatency":{"read":{"kind":"fixed","ticks":0},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"fixed","ticks":0}},"faultWeights":{"legWriteError":10,"legReadError":10,"legFail":15,"legFlushError":10,"logWriteError":0,"logFail":0,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["torn"],"budget":"beyond"}',
+      ) as FuzzConfig,
+      [
+        'write(sector=0, 1, nowait)',
+        'readTwice(sector=0, 1)',
+        'discard(sector=0, 1, nowait)',
+        'failLeg(leg1 [other])',
+        'readTwice(sector=0, 1)',
+      ],
+    );
+    expectExplained(system, 'legs-differ', '§4.4: a discard that fails on a leg');
+  });
+
+  it('beyond fuzz seeds 209588 and 210132: §4.2 §4.4 a nosync write that fails on the default leg is reported by its EIO alone, even while the rest of its split request is held for userspace', () => {
+    const system = runScriptOn(
+      JSON.parse(
+        '{"worldSeed":0,"profile":{"logType":"disk","legCount":2,"tableMode":"nosync","features":"handle_errors","writeCache":true,"integratedFlush":false},"geometry":{"regionSizeSectors":8,"lengthSectors":23},"legLatencies":[{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}}],"logLatency":{"read":{"kind":"exponential","minimumTicks":0,"meanTicks":1},"write":{"kind":"fixed","ticks":0},"flush":{"kind":"exponential","minimumTicks":0,"meanTicks":1}},"faultWeights":{"legWriteError":10,"legReadError":10,"legFail":75,"legFlushError":10,"logWriteError":25,"logFail":10,"daemonCrash":0,"ulogMessageLoss":0,"ulogLateReply":0},"crashStrategies":["random"],"budget":"beyond"}',
+      ) as FuzzConfig,
+      [
+        'failLeg(leg1 [other])',
+        'write(sector=0, 1)',
+        'batch(write 0+9, write 0+1, flush)',
+        'write(sector=9, 1, nowait)',
+        'failLeg(leg0 [default])',
+        'logWriteError()',
+        'suspendResume(noflush)',
+        'recover()',
+      ],
+    );
+    // The run got past the point where the report check used to fail (event 44): after the
+    // resume, reset_ms_flags had turned both health characters back to A (§4.5 step 3), and the
+    // failed nosync part of `write 0+9` had ended with EIO while its other part was held.
+    expect(system.journal.some((line) => /recover\(\) → not converged/.test(line))).toBe(true);
+    expect(system.journal.at(-1)).toMatch(/finished: status "2 leg0 leg1 3\/3 1 AA /);
+  });
+
   it('beyond seed 691: a crash while a leg is dead: what recovery resyncs is not compared with the mode’s promise', () => {
     runScript(beyond({ logType: 'core' }), [
       'failLeg(leg0 [default])',

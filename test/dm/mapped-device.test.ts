@@ -191,6 +191,8 @@ describe('DM core: splitting and completion', () => {
     const failed = write(md, 0, 16);
     world.scheduler.runFor(1);
     expect(failed.done, 'the other bio is still in flight').toBe(false);
+    expect(md.stats.biosFailed, 'the failed bio is counted before its request ends').toBe(1);
+    expect(md.stats.userErrors).toBe(0);
     world.scheduler.runUntilIdle();
     expect(failed.error?.errno).toBe('EIO');
     target.behave = () => ({ kind: 'complete', delayTicks: 1, status: 'notsupp' });
@@ -201,6 +203,7 @@ describe('DM core: splitting and completion', () => {
     world.scheduler.runUntilIdle();
     expect(unsupported.error?.errno).toBe('EOPNOTSUPP');
     expect(md.stats.userErrors).toBe(2);
+    expect(md.stats.biosFailed).toBe(2);
   });
 
   it('§4.3 a killed bio fails with EIO without running the target end_io (DM_MAPIO_KILL)', () => {
