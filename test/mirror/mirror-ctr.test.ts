@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
+import { EIO } from '../../src/errno.js';
+import type { DirtyLogContext } from '../../src/log/dirty-log.js';
+import type { UlogTransfer } from '../../src/log/userspace/ulog-transfer.js';
 import '../../src/log/builtin-logs.js';
+import {
+  findDirtyLogType,
+  registerDirtyLogType,
+  unregisterDirtyLogType,
+} from '../../src/log/registry.js';
 import { createMirrorTarget, MAX_NR_MIRRORS } from '../../src/mirror/mirror-ctr.js';
 import type { MirrorSet } from '../../src/mirror/mirror-set.js';
 import { TableError } from '../../src/table/table-error.js';
@@ -17,6 +26,7 @@ afterAll(unregisterRecordingLogTypes);
 const LENGTH = 1000;
 
 interface Built {
+  readonly world: World;
   readonly opened: string[];
   readonly mirror: MirrorSet;
 }
@@ -24,7 +34,11 @@ interface Built {
 /** `mirror_ctr` on the words after `mirror`, devices created on demand (legs at the size asked for). */
 function ctr(
   words: string,
-  options: { lengthSectors?: number; sizes?: Record<string, number> } = {},
+  options: {
+    lengthSectors?: number;
+    sizes?: Record<string, number>;
+    userspaceTransfer?: () => UlogTransfer;
+  } = {},
 ): Built {
   const world = new World({ seed: 1 });
   const opened: string[] = [];
@@ -44,8 +58,11 @@ function ctr(
       return device;
     },
     raiseEvent: () => {},
+    ...(options.userspaceTransfer === undefined
+      ? {}
+      : { userspaceTransfer: options.userspaceTransfer }),
   });
-  return { opened, mirror };
+  return { world, opened, mirror };
 }
 
 function legs(count: number): string {
@@ -201,5 +218,138 @@ describe('mirror_ctr rejects (§4.1)', () => {
     );
     expect(harness.timeline.texts(/destroy/)).toEqual(['log destroy', 'log destroy -> undefined']);
     expect(harness.logs).toHaveLength(2);
+  });
+});
+
+/** The message of the TableError that `ctr(words)` throws; fails the test if it throws none. */
+function tableErrorMessage(words: string): string {
+  try {
+    ctr(words);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TableError);
+    return (error as TableError).message;
+  }
+  return expect.unreachable(`expected a TableError for "${words}", but the table was accepted`);
+}
+
+describe('mirror_ctr messages name the exact values (§4.1)', () => {
+  it('§4.1 one word is refused before any log is made; "<log type> 0" reaches the log ctr', () => {
+    expect(tableErrorMessage('core')).toBe(
+      'Insufficient mirror log arguments: expected "<log type> <#log args> <log args…>"',
+    );
+    expect(tableErrorMessage('core 0')).toBe(
+      'Wrong number of arguments to dirty region log: got 0, expected 1 or 2 (<region_size> [sync|nosync])',
+    );
+  });
+
+  it('§4.1 #log_args is a u32 of any number of digits; more than declared follow is refused with both counts', () => {
+    expect(tableErrorMessage('core 12 64 nosync')).toBe(
+      'Insufficient mirror log arguments: log "core" declares 12 arguments but 2 follow',
+    );
+    expect(tableErrorMessage('core 3 64')).toBe(
+      'Insufficient mirror log arguments: log "core" declares 3 arguments but 1 follow',
+    );
+    expect(tableErrorMessage('core 4294967296 64')).toBe(
+      'Invalid mirror log argument count "4294967296": expected at most 4294967295',
+    );
+    for (const count of ['x1', '1x', '+1']) {
+      expect(tableErrorMessage(`core ${count} 64`)).toBe(
+        `Invalid mirror log argument count "${count}": expected an unsigned integer`,
+      );
+    }
+  });
+
+  it('§4.1 #mirrors is digits only: leading zeros are accepted, a leading letter is refused', () => {
+    expect(ctr('core 1 64 02 leg0 0 leg1 0').mirror.legs).toHaveLength(2);
+    expect(tableErrorMessage('core 1 64 x2 leg0 0 leg1 0')).toBe(
+      'Invalid number of mirrors "x2": expected 2 to 9',
+    );
+  });
+
+  it('§4.1 too few mirror arguments: N mirrors need 2N words', () => {
+    expect(tableErrorMessage('core 1 64 3 leg0 0 leg1 0')).toBe(
+      'Too few mirror arguments: 3 mirrors need 6 words (<device> <offset> each), got 4',
+    );
+    expect(tableErrorMessage('core 1 64 2 leg0 0 leg1')).toBe(
+      'Too few mirror arguments: 2 mirrors need 4 words (<device> <offset> each), got 3',
+    );
+  });
+
+  it('§4.1 a leg offset is a plain sector number: exponents and decimals are refused', () => {
+    for (const offset of ['1e3', '1.0', '0x10']) {
+      expect(tableErrorMessage(`core 1 64 2 leg0 0 leg1 ${offset}`)).toBe(
+        `Invalid offset "${offset}" for mirror 1: expected a sector number`,
+      );
+    }
+  });
+
+  it('§4.1 #features is digits only, any number of them, and may not exceed the words that follow', () => {
+    for (const count of ['x1', '1x']) {
+      expect(tableErrorMessage(`core 1 64 2 leg0 0 leg1 0 ${count} handle_errors`)).toBe(
+        `Invalid number of features "${count}": expected an unsigned integer`,
+      );
+    }
+    expect(ctr('core 1 64 2 leg0 0 leg1 0 01 handle_errors').mirror.features).toEqual({
+      handleErrors: true,
+      keepLog: false,
+    });
+    expect(tableErrorMessage('core 1 64 2 leg0 0 leg1 0 10')).toBe(
+      'Not enough arguments to support feature count 10: only 0 follow',
+    );
+    expect(tableErrorMessage('core 1 64 2 leg0 0 leg1 0 2 handle_errors')).toBe(
+      'Not enough arguments to support feature count 2: only 1 follow',
+    );
+  });
+
+  it('§4.1 every leftover word is quoted in "Too many mirror arguments"', () => {
+    expect(tableErrorMessage('core 1 64 2 leg0 0 leg1 0 1 handle_errors extra words')).toBe(
+      'Too many mirror arguments: unexpected "extra words" after the features',
+    );
+  });
+});
+
+describe('mirror_ctr and the log context (§2.8 §4.8)', () => {
+  const EAGER = 'test-eager-flush';
+  let flushedAtCtr: unknown = null;
+  let context: DirtyLogContext | null = null;
+
+  beforeAll(() => {
+    registerDirtyLogType({
+      name: EAGER,
+      summary: 'test only: a core log that calls its flush callback from its constructor',
+      create(created: DirtyLogContext, args: readonly string[]) {
+        context = created;
+        try {
+          created.flushCallback?.();
+        } catch (error) {
+          flushedAtCtr = error;
+        }
+        return findDirtyLogType('core')!.create(created, args);
+      },
+    });
+  });
+  afterAll(() => unregisterDirtyLogType(EAGER));
+
+  it('§4.8 a log that flushes before the mirror exists gets a TableError; afterwards the callback is mirror_flush', () => {
+    const { world, mirror } = ctr(`${EAGER} 1 64 2 leg0 0 leg1 0`);
+    expect(flushedAtCtr).toBeInstanceOf(TableError);
+    expect((flushedAtCtr as TableError).message).toBe(
+      'The log flushed before the mirror was built',
+    );
+    expect(context!.flushCallback).not.toBeNull();
+    expect(runTask(world.scheduler, context!.flushCallback!())).toBe(0);
+    world.device('leg1').faults.injectNext('flush', 'error');
+    expect(runTask(world.scheduler, context!.flushCallback!())).toBe(EIO);
+    expect(mirror.legs.map((leg) => leg.statusChar()).join('')).toBe('AF');
+  });
+
+  it('§2.8 §4.1 the userspace-log transfer layer given to mirror_ctr reaches the log context', () => {
+    const transfer = (): UlogTransfer => {
+      throw new TypeError('a core log never asks for the transfer layer');
+    };
+    ctr(`${EAGER} 1 64 2 leg0 0 leg1 0`, { userspaceTransfer: transfer });
+    expect(context!.userspaceTransfer).toBe(transfer);
+    ctr(`${EAGER} 1 64 2 leg0 0 leg1 0`);
+    expect(context!.userspaceTransfer).toBeUndefined();
   });
 });
