@@ -49,13 +49,15 @@ function checkSize(data: Uint8Array, bytes: number, what: string): DataView {
   return viewOf(data);
 }
 
-/** Writes `[s64 or u64, s64 or u64]` fields in order. */
-function encodeFields(fields: readonly { value: bigint; signed: boolean }[]): Uint8Array {
-  const data = new Uint8Array(fields.length * 8);
+/**
+ * Writes 64-bit fields in order, little-endian. Each value was range-checked
+ * as an s64 or a u64 by `toBigInt`; both are the same 8 bytes modulo 2^64.
+ */
+function encodeFields(values: readonly bigint[]): Uint8Array {
+  const data = new Uint8Array(values.length * 8);
   const view = viewOf(data);
-  fields.forEach((field, index) => {
-    if (field.signed) view.setBigInt64(index * 8, field.value, LITTLE_ENDIAN);
-    else view.setBigUint64(index * 8, field.value, LITTLE_ENDIAN);
+  values.forEach((value, index) => {
+    view.setBigUint64(index * 8, BigInt.asUintN(64, value), LITTLE_ENDIAN);
   });
   return data;
 }
@@ -65,7 +67,7 @@ function encodeFields(fields: readonly { value: bigint; signed: boolean }[]): Ui
  * requests, and the `GET_REGION_SIZE` and `GET_SYNC_COUNT` replies.
  */
 export function encodeUlogU64(value: UlogInteger): Uint8Array {
-  return encodeFields([{ value: toBigInt(value, 'u64 value', 0n, U64_MAX), signed: false }]);
+  return encodeFields([toBigInt(value, 'u64 value', 0n, U64_MAX)]);
 }
 
 /** Reads the one u64 of an 8-byte payload. */
@@ -75,7 +77,7 @@ export function decodeUlogU64(data: Uint8Array): bigint {
 
 /** One s64: the `IS_CLEAN` and `IN_SYNC` replies (1 yes, 0 no). */
 export function encodeUlogS64(value: UlogInteger): Uint8Array {
-  return encodeFields([{ value: toBigInt(value, 's64 value', S64_MIN, S64_MAX), signed: true }]);
+  return encodeFields([toBigInt(value, 's64 value', S64_MIN, S64_MAX)]);
 }
 
 /** Reads the one s64 of an 8-byte payload. */
@@ -94,10 +96,7 @@ export function encodeUlogRegions(regions: readonly UlogInteger[]): Uint8Array {
     );
   }
   return encodeFields(
-    regions.map((region, index) => ({
-      value: toBigInt(region, `Region [${index}]`, 0n, U64_MAX),
-      signed: false,
-    })),
+    regions.map((region, index) => toBigInt(region, `Region [${index}]`, 0n, U64_MAX)),
   );
 }
 
@@ -128,8 +127,8 @@ export function encodeUlogResyncWork(work: {
   readonly region: UlogInteger;
 }): Uint8Array {
   return encodeFields([
-    { value: toBigInt(work.result, 'Resync work result', S64_MIN, S64_MAX), signed: true },
-    { value: toBigInt(work.region, 'Resync work region', 0n, U64_MAX), signed: false },
+    toBigInt(work.result, 'Resync work result', S64_MIN, S64_MAX),
+    toBigInt(work.region, 'Resync work region', 0n, U64_MAX),
   ]);
 }
 
@@ -148,8 +147,8 @@ export function encodeUlogRegionSync(sync: {
   readonly inSync: UlogInteger;
 }): Uint8Array {
   return encodeFields([
-    { value: toBigInt(sync.region, 'Region sync region', 0n, U64_MAX), signed: false },
-    { value: toBigInt(sync.inSync, 'Region sync in_sync', S64_MIN, S64_MAX), signed: true },
+    toBigInt(sync.region, 'Region sync region', 0n, U64_MAX),
+    toBigInt(sync.inSync, 'Region sync in_sync', S64_MIN, S64_MAX),
   ]);
 }
 
@@ -168,8 +167,8 @@ export function encodeUlogRemoteRecovering(answer: {
   readonly inSyncHint: UlogInteger;
 }): Uint8Array {
   return encodeFields([
-    { value: toBigInt(answer.isRecovering, 'is_recovering', S64_MIN, S64_MAX), signed: true },
-    { value: toBigInt(answer.inSyncHint, 'in_sync_hint', 0n, U64_MAX), signed: false },
+    toBigInt(answer.isRecovering, 'is_recovering', S64_MIN, S64_MAX),
+    toBigInt(answer.inSyncHint, 'in_sync_hint', 0n, U64_MAX),
   ]);
 }
 

@@ -158,6 +158,8 @@ export function checkUlogPayload(
   const rule = ulogPayloadRule(type, direction);
   const what = `${ulogRequestTypeName(type)} ${direction} payload`;
   if (!isUlogPayloadSizeAllowed(rule, data.length)) {
+    // Stryker disable next-line EqualityOperator: equivalent — a refused size is never bytesMax:
+    // every rule in ULOG_TYPE_RULES allows bytesMax itself.
     const errno = data.length > rule.bytesMax ? ulogOversizeErrno(direction) : EINVAL;
     throw new UlogProtocolError(
       `${what} is ${data.length} bytes: expected ${describeUlogPayloadRule(rule)}`,
@@ -194,6 +196,8 @@ function checkContent(shape: UlogPayloadShape, data: Uint8Array, what: string): 
     // Every other shape is fixed-size binary, which the size rule has already settled.
   } catch (error) {
     if (!(error instanceof UlogProtocolError)) throw error;
+    // Stryker disable next-line ObjectLiteral: equivalent — errno is always -EINVAL here:
+    // the size rule has already refused every payload the text codecs answer with -ENOSPC.
     throw new UlogProtocolError(`${what}: ${error.message}`, { errno: error.errno });
   }
 }

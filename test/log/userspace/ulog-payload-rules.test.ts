@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { EINVAL, ENOSPC } from '../../../src/errno.js';
 import {
+  checkUlogPayload,
   DM_NAME_LEN,
   DM_ULOG_PREALLOCED_SIZE,
   DM_ULOG_REQUEST_MASK,
@@ -10,16 +12,20 @@ import {
   isUlogPayloadSizeAllowed,
   isUlogRequestTypeCode,
   MAX_FLUSH_GROUP_COUNT,
+  UlogRequestType as T,
   ULOG_HEADER_BYTES,
   ULOG_HEADER_OFFSETS,
   ULOG_REPLY_PAYLOAD_BYTES_MAX,
   ULOG_REQUEST_PAYLOAD_BYTES_MAX,
   ULOG_REQUEST_TYPE_CODES,
   ULOG_TYPE_RULES,
+  UlogProtocolError,
+  type UlogRequestTypeCode,
   ulogPayloadBytesMax,
   ulogPayloadRule,
   ulogRequestTypeName,
 } from '../../../src/log/userspace/index.js';
+import { hex } from './ulog-test-helpers.js';
 
 describe('§1.2 and §3 constants', () => {
   it('§1.2/§3 pins the sizes and limits of the protocol', () => {
@@ -127,5 +133,54 @@ describe('§1.4 request types', () => {
       true,
       false,
     ]);
+  });
+});
+
+describe('§1.4 checking a payload against its rule', () => {
+  const NAME_RULE = 'expected a NUL-terminated device name of printable ASCII without spaces';
+
+  it('§1.4 a code outside the table has no rules', () => {
+    for (const code of [0, 18, 21]) {
+      expect(() => ulogPayloadRule(code as UlogRequestTypeCode, 'request')).toThrow(
+        new RangeError(`Request type ${code} has no payload rules`),
+      );
+    }
+  });
+
+  it('§2.1 a CTR reply device name is checked for content, not only for size', () => {
+    expect(() => checkUlogPayload(T.CTR, 'reply', hex('32 35 33'), 3)).toThrow(
+      new UlogProtocolError(
+        `DM_ULOG_CTR reply payload: CTR reply device name ends in byte 0x33: ${NAME_RULE}`,
+      ),
+    );
+    expect(() => checkUlogPayload(T.CTR, 'reply', hex('32 20 33 00'), 3)).toThrow(
+      new UlogProtocolError(
+        `DM_ULOG_CTR reply payload: CTR reply device name "2 3" has character 0x20 at 1: ${NAME_RULE}`,
+      ),
+    );
+    expect(checkUlogPayload(T.CTR, 'reply', hex('32 35 33 3a 32 00'), 3)).toBeUndefined();
+  });
+
+  it('§1.5/§3 bytesMax passes; one byte more is -ENOSPC in a reply, -EINVAL in a request', () => {
+    const name = new Uint8Array(128).fill(0x64);
+    name[127] = 0;
+    expect(checkUlogPayload(T.CTR, 'reply', name, 3)).toBeUndefined();
+    const longName = new Uint8Array(129).fill(0x64);
+    longName[128] = 0;
+    const replyTooBig = 'DM_ULOG_CTR reply payload is 129 bytes: expected from 0 to 128 bytes';
+    expect(() => checkUlogPayload(T.CTR, 'reply', longName, 3)).toThrow(
+      new UlogProtocolError(replyTooBig, { errno: ENOSPC }),
+    );
+    expect(checkUlogPayload(T.CTR, 'request', new Uint8Array(332).fill(0x78), 3)).toBeUndefined();
+    const requestTooBig = 'DM_ULOG_CTR request payload is 333 bytes: expected from 1 to 332 bytes';
+    expect(() => checkUlogPayload(T.CTR, 'request', new Uint8Array(333).fill(0x78), 3)).toThrow(
+      new UlogProtocolError(requestTooBig, { errno: EINVAL }),
+    );
+    expect(checkUlogPayload(T.MARK_REGION, 'request', new Uint8Array(256), 3)).toBeUndefined();
+    expect(() => checkUlogPayload(T.MARK_REGION, 'request', new Uint8Array(264), 3)).toThrow(
+      new UlogProtocolError(
+        'DM_ULOG_MARK_REGION request payload is 264 bytes: expected a multiple of 8 from 8 to 256 bytes',
+      ),
+    );
   });
 });

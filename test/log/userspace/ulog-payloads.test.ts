@@ -19,6 +19,7 @@ import {
   encodeUlogS64,
   encodeUlogStatus,
   encodeUlogU64,
+  UlogProtocolError,
 } from '../../../src/log/userspace/index.js';
 import { expectProtocolError, hex, toHex } from './ulog-test-helpers.js';
 
@@ -109,6 +110,73 @@ describe('§1.4 binary payloads', () => {
       errno: EINVAL,
       message: /IS_REMOTE_RECOVERING reply payload is 0 bytes: expected exactly 16/,
     });
+  });
+});
+
+const U64_RANGE = 'expected 0 to 18446744073709551615';
+const S64_RANGE = 'expected -9223372036854775808 to 9223372036854775807';
+
+describe('§1.4 binary payloads at the edges of their fields', () => {
+  it('§1.4 u64 above 2^63 and negative s64 are written little-endian byte for byte', () => {
+    expect(toHex(encodeUlogU64((1n << 63n) + 0x0102n))).toBe('0201000000000080');
+    expect(toHex(encodeUlogU64(0xfedc_ba98_7654_3210n))).toBe('1032547698badcfe');
+    expect(toHex(encodeUlogS64(-2))).toBe('feffffffffffffff');
+    expect(toHex(encodeUlogS64(-0x0102_0304_0506_0708n))).toBe('f8f8f9fafbfcfdfe');
+    expect(toHex(encodeUlogS64((1n << 63n) - 1n))).toBe('ffffffffffffff7f');
+  });
+
+  it('§1.4 a single u64 or s64 out of range names its field and the range', () => {
+    expect(() => encodeUlogU64(1n << 64n)).toThrow(
+      new RangeError(`u64 value 18446744073709551616 is out of range: ${U64_RANGE}`),
+    );
+    expect(() => encodeUlogS64(-(1n << 63n) - 1n)).toThrow(
+      new RangeError(`s64 value -9223372036854775809 is out of range: ${S64_RANGE}`),
+    );
+  });
+
+  it('§1.4 GET_RESYNC_WORK {s64 i; u64 r} holds both extremes of each field', () => {
+    expect(toHex(encodeUlogResyncWork({ result: -(1n << 63n), region: (1n << 64n) - 1n }))).toBe(
+      '0000000000000080ffffffffffffffff',
+    );
+    expect(toHex(encodeUlogResyncWork({ result: -2, region: (1n << 63n) + 1n }))).toBe(
+      'feffffffffffffff0100000000000080',
+    );
+    expect(() => encodeUlogResyncWork({ result: 1n << 63n, region: 0 })).toThrow(
+      new RangeError(`Resync work result 9223372036854775808 is out of range: ${S64_RANGE}`),
+    );
+    expect(() => encodeUlogResyncWork({ result: 1, region: -1 })).toThrow(
+      new RangeError(`Resync work region -1 is out of range: ${U64_RANGE}`),
+    );
+    expect(() => encodeUlogResyncWork({ result: 1, region: 2 ** 53 })).toThrow(
+      new RangeError('Resync work region 9007199254740992 is not a safe integer'),
+    );
+  });
+
+  it('§1.4 SET_REGION_SYNC {u64 region; s64 in_sync} holds both extremes of each field', () => {
+    expect(toHex(encodeUlogRegionSync({ region: (1n << 64n) - 1n, inSync: -(1n << 63n) }))).toBe(
+      'ffffffffffffffff0000000000000080',
+    );
+    expect(toHex(encodeUlogRegionSync({ region: 1n << 63n, inSync: -1 }))).toBe(
+      '0000000000000080ffffffffffffffff',
+    );
+    expect(() => encodeUlogRegionSync({ region: 1n << 64n, inSync: 0 })).toThrow(
+      new RangeError(`Region sync region 18446744073709551616 is out of range: ${U64_RANGE}`),
+    );
+    expect(() => encodeUlogRegionSync({ region: 0, inSync: -(1n << 63n) - 1n })).toThrow(
+      new RangeError(`Region sync in_sync -9223372036854775809 is out of range: ${S64_RANGE}`),
+    );
+  });
+
+  it('§1.4 IS_REMOTE_RECOVERING {s64 is_recovering; u64 in_sync_hint} holds both extremes', () => {
+    expect(
+      toHex(encodeUlogRemoteRecovering({ isRecovering: -1, inSyncHint: (1n << 63n) + 2n })),
+    ).toBe('ffffffffffffffff0200000000000080');
+    expect(() => encodeUlogRemoteRecovering({ isRecovering: 1n << 63n, inSyncHint: 0 })).toThrow(
+      new RangeError(`is_recovering 9223372036854775808 is out of range: ${S64_RANGE}`),
+    );
+    expect(() => encodeUlogRemoteRecovering({ isRecovering: 0, inSyncHint: -1n })).toThrow(
+      new RangeError(`in_sync_hint -1 is out of range: ${U64_RANGE}`),
+    );
   });
 });
 
@@ -205,5 +273,70 @@ describe('§1.4 text payloads', () => {
       errno: ENOSPC,
       message: /Status reply payload is 865 bytes: expected at most 864/,
     });
+  });
+});
+
+describe('§1.4 text payloads at their boundaries', () => {
+  const CTR_RULE = 'expected printable ASCII, optionally ending in one NUL';
+  const NAME_RULE = 'expected a NUL-terminated device name of printable ASCII without spaces';
+  const STATUS_RULE = 'expected non-empty printable ASCII without NUL';
+  /** A codec error with exactly this message, -EINVAL unless given, and no header. */
+  const refusal = (message: string, errno = EINVAL) => new UlogProtocolError(message, { errno });
+
+  it('§1.4 a bad character or a NUL at index 0 is found, not skipped', () => {
+    expect(() => encodeUlogCtrReply(' dev')).toThrow(
+      refusal(`CTR reply device name " dev" has character 0x20 at 0: ${NAME_RULE}`),
+    );
+    expect(() => decodeUlogCtrRequest(hex('0a 38 00'))).toThrow(
+      refusal(`CTR string "\\n8" has character 0x0a at 0: ${CTR_RULE}`),
+    );
+    expect(() => decodeUlogStatus(hex('00 31'))).toThrow(
+      refusal(`Status text has a NUL at byte 0 of 2: ${STATUS_RULE}`),
+    );
+    expect(() => decodeUlogCtrRequest(hex('00 38 00'))).toThrow(
+      refusal(`CTR string has a NUL at byte 0 of 2: ${CTR_RULE}`),
+    );
+  });
+
+  it('§1.5 an empty status text is refused with the status rule', () => {
+    expect(() => encodeUlogStatus('')).toThrow(refusal(`Status text is empty: ${STATUS_RULE}`));
+    expect(() => decodeUlogStatus(new Uint8Array(0))).toThrow(
+      refusal(`Status text is empty: ${STATUS_RULE}`),
+    );
+  });
+
+  it('§2.1 an empty CTR payload and a lone NUL are both an empty CTR string', () => {
+    for (const data of [new Uint8Array(0), hex('00')]) {
+      expect(() => decodeUlogCtrRequest(data)).toThrow(refusal(`CTR string is empty: ${CTR_RULE}`));
+    }
+  });
+
+  it('§3 a CTR request payload of exactly 332 bytes decodes, with or without its NUL', () => {
+    expect(decodeUlogCtrRequest(new Uint8Array(332).fill(0x78))).toBe('x'.repeat(332));
+    const withNul = new Uint8Array(332).fill(0x78);
+    withNul[331] = 0;
+    expect(decodeUlogCtrRequest(withNul)).toBe('x'.repeat(331));
+    expect(() => decodeUlogCtrRequest(new Uint8Array(333).fill(0x78))).toThrow(
+      refusal('CTR request payload is 333 bytes: expected at most 332'),
+    );
+  });
+
+  it('§2.1 a CTR reply of exactly DM_NAME_LEN bytes (127 characters and the NUL) decodes', () => {
+    const data = new Uint8Array(128).fill(0x64);
+    data[127] = 0;
+    expect(decodeUlogCtrReply(data)).toBe('d'.repeat(127));
+    expect(() => decodeUlogCtrReply(new Uint8Array(129).fill(0x64))).toThrow(
+      refusal('CTR reply payload is 129 bytes: expected at most 128 (DM_NAME_LEN)', ENOSPC),
+    );
+  });
+
+  it('§1.4 messages quote at most 40 characters of the offending text', () => {
+    const exactly40 = `${'d'.repeat(39)} `;
+    expect(() => encodeUlogCtrReply(exactly40)).toThrow(
+      refusal(`CTR reply device name "${exactly40}" has character 0x20 at 39: ${NAME_RULE}`),
+    );
+    expect(() => encodeUlogCtrReply(`${'d'.repeat(40)} `)).toThrow(
+      refusal(`CTR reply device name "${'d'.repeat(40)}…" has character 0x20 at 40: ${NAME_RULE}`),
+    );
   });
 });

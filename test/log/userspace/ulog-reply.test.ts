@@ -90,6 +90,20 @@ describe('§1.5 full replies', () => {
     expect(() => buildUlogReply(request, { error: -1.5 })).toThrow(RangeError);
   });
 
+  it('§1.2 a reply error fits the s32 field: -2^31 is accepted, one less and 1 are refused', () => {
+    const request = makeRequest(T.IS_CLEAN, encodeUlogU64(3), { seq: 4 });
+    const lowest = buildUlogReply(request, { error: -(2 ** 31), data: encodeUlogS64(1) });
+    expect(lowest).toEqual({ ...request, error: -(2 ** 31), data: new Uint8Array(0) });
+    const bytes = encodeUlogRequest(lowest, { direction: 'reply' });
+    expect(toHex(bytes.subarray(144, 160))).toBe('00000080040000000700000000000000');
+    expect(() => buildUlogReply(request, { error: -(2 ** 31) - 1 })).toThrow(
+      new RangeError('Reply error -2147483649 is not 0 or a negative errno'),
+    );
+    expect(() => buildUlogReply(request, { error: 1 })).toThrow(
+      new RangeError('Reply error 1 is not 0 or a negative errno'),
+    );
+  });
+
   it('§1.3 a CTR reply may carry a device name from version 2 on', () => {
     const request = makeRequest(T.CTR, hex('38 20 63 6f 72 65 00'));
     const reply = buildUlogReply(request, { data: encodeUlogCtrReply('253:2') });
@@ -204,6 +218,26 @@ describe('§1.5 error replies for records that failed validation', () => {
     });
   });
 
+  it('§1.5 building the error reply leaves the error’s own header untouched', () => {
+    const bytes = replyBytes(T.MARK_REGION, new Uint8Array(12));
+    const error = expectProtocolError(() => decodeUlogRequest(bytes), {
+      errno: EINVAL,
+      seq: 11,
+      message: /MARK_REGION/,
+    });
+    const headerBefore = toHex(error.header ?? new Uint8Array(0));
+    expect(headerBefore).toBe(toHex(bytes.subarray(0, 160)));
+    const first = buildUlogErrorReply(error);
+    const second = buildUlogErrorReply(error);
+    expect(toHex(error.header ?? new Uint8Array(0))).toBe(headerBefore);
+    expect(second).toEqual(first);
+    expect(first.answerable).toBe(true);
+    if (!first.answerable) return;
+    expect(first.bytes).not.toBe(error.header);
+    // error -EINVAL, seq 11, request_type 10 (MARK_REGION), data_size 0.
+    expect(toHex(first.bytes.subarray(144, 160))).toBe('eaffffff0b0000000a00000000000000');
+  });
+
   it('§1.5 the error keeps its own copy of the header', () => {
     const bytes = replyBytes(T.MARK_REGION, new Uint8Array(12));
     const error = expectProtocolError(() => decodeUlogRequest(bytes), {
@@ -229,6 +263,10 @@ describe('§1.5 UlogProtocolError', () => {
     expect(() => new UlogProtocolError('x', { errno: 5 })).toThrow(
       /UlogProtocolError errno 5 is not a negative integer/,
     );
+    expect(() => new UlogProtocolError('x', { errno: 0 })).toThrow(
+      new RangeError('UlogProtocolError errno 0 is not a negative integer'),
+    );
+    expect(new UlogProtocolError('x', { errno: -1 }).errno).toBe(-1);
     expect(() => new UlogProtocolError('x', { header: new Uint8Array(10) })).toThrow(
       /UlogProtocolError header is 10 bytes: expected 160/,
     );

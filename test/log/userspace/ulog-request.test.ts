@@ -512,6 +512,21 @@ describe('§1.2 encoder checks', () => {
     ).toThrow(/error -2147483649 is not an integer from -2147483648 to 2147483647/);
   });
 
+  it('§1.2 a version or request_type the u32 field cannot hold is a RangeError naming it', () => {
+    expect(() => encodeUlogRequest({ ...MARK_REQUEST, version: 2 ** 32 })).toThrow(
+      new RangeError('version 4294967296 is not an integer from 0 to 4294967295'),
+    );
+    expect(() => encodeUlogRequest({ ...MARK_REQUEST, version: 2.5 })).toThrow(
+      new RangeError('version 2.5 is not an integer from 0 to 4294967295'),
+    );
+    expect(() =>
+      encodeUlogRequest({ ...MARK_REQUEST, requestType: (2 ** 32) as UlogRequestTypeCode }),
+    ).toThrow(new RangeError('request_type 4294967296 is not an integer from 0 to 4294967295'));
+    expect(() =>
+      encodeUlogRequest({ ...MARK_REQUEST, requestType: -1 as UlogRequestTypeCode }),
+    ).toThrow(new RangeError('request_type -1 is not an integer from 0 to 4294967295'));
+  });
+
   it('§1.2 the encoder refuses what the decoder refuses', () => {
     expectProtocolError(() => encodeUlogRequest({ ...MARK_REQUEST, uuid: 'u'.repeat(129) }), {
       errno: EINVAL,

@@ -213,4 +213,33 @@ describe('§1.5 stream errors', () => {
     expect(decoder.bufferedBytes).toBe(0);
     expect(decoder.push(mark)).toEqual([{ kind: 'record', record: RECORDS[2] }]);
   });
+
+  it('§1.2 a stream that ends exactly at the 160-byte header boundary keeps the header', () => {
+    const decoder = new UlogStreamDecoder({ direction: 'request' });
+    const mark = encodeUlogRequest(RECORDS[2]!);
+    expect(decoder.push(mark.subarray(0, 159))).toEqual([]);
+    const short = decoder.end();
+    expect([short?.message, short?.header, short?.seq]).toEqual([
+      'Stream ended 159 bytes into a record: expected 160 bytes',
+      null,
+      null,
+    ]);
+    expect(decoder.push(mark.subarray(0, 160))).toEqual([]);
+    expect(decoder.push(new Uint8Array(0))).toEqual([]);
+    expect(decoder.bufferedBytes).toBe(160);
+    const atHeader = decoder.end();
+    expect(atHeader?.message).toBe('Stream ended 160 bytes into a record: expected 176 bytes');
+    expect(atHeader?.seq).toBe(3);
+    expect(toHex(atHeader?.header ?? new Uint8Array(0))).toBe(toHex(mark.subarray(0, 160)));
+  });
+
+  it('§1.2 a record with no payload completes on the last byte of its header', () => {
+    const decoder = new UlogStreamDecoder({ direction: 'request' });
+    const resume = encodeUlogRequest(RECORDS[1]!);
+    expect(resume.length).toBe(160);
+    expect(decoder.push(resume.subarray(0, 159))).toEqual([]);
+    expect(decoder.push(resume.subarray(159))).toEqual([{ kind: 'record', record: RECORDS[1] }]);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decoder.end()).toBeNull();
+  });
 });

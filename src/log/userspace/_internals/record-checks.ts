@@ -106,6 +106,8 @@ export function checkRecord(request: UlogRequest, direction: UlogDirection): voi
   checkVersion(request.version);
   checkUuid(request.uuid);
   checkErrorField(request.error, direction);
+  // Stryker disable next-line ConditionalExpression: equivalent — a request here has error 0:
+  // checkErrorField has just thrown for any other, so `direction === "reply"` is implied.
   if (direction === 'reply' && request.error !== 0) return;
   checkUlogPayload(request.requestType, direction, request.data, request.version);
 }

@@ -51,6 +51,7 @@ export function firstRejectedChar(text: string, accept: (code: number) => boolea
 /** Bytes of an ASCII string whose characters the caller has already checked. */
 export function asciiBytes(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
+  // Stryker disable next-line EqualityOperator: equivalent — a write past the end is ignored
   for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
   return bytes;
 }
