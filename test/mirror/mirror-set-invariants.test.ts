@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { Trace, type TraceRecord } from '../../sim/trace.js';
 import { World } from '../../sim/world.js';
-import { InvariantError } from '../../src/assert.js';
 import type { BlockIoError } from '../../src/block/block-device.js';
 import { type Blocking, waitFor } from '../../src/concurrency/blocking.js';
 import { Bio, type BioOperation } from '../../src/dm/bio.js';
@@ -23,6 +22,7 @@ import { Leg } from '../../src/mirror/leg.js';
 import { DELAYED_WAKE_TICKS, type MirrorFeatures, MirrorSet } from '../../src/mirror/mirror-set.js';
 import { DM_RH_DIRTY, type RegionState } from '../../src/mirror/region-hash.js';
 import {
+  invariantMessage,
   MirrorHarness,
   registerRecordingLogTypes,
   unregisterRecordingLogTypes,
@@ -99,17 +99,6 @@ function newBio(operation: BioOperation, sector: number, data?: Uint8Array | nul
   const payload =
     data !== undefined ? data : operation === 'write' ? new Uint8Array(sectorCount * 512) : null;
   return new Bio(operation, sector, sectorCount, payload, false, false, () => {});
-}
-
-/** The message of the InvariantError that `action` throws; fails the test if it throws none. */
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
 }
 
 describe('MirrorSet.checkInvariants (§4.6)', () => {

@@ -9,6 +9,7 @@
 import { expect } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
+import { InvariantError } from '../../src/assert.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import {
   InterposedDevice,
@@ -18,6 +19,7 @@ import {
 import { type DeviceLatency, fixedLatency } from '../../src/block/latency.js';
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 import type { Blocking } from '../../src/concurrency/blocking.js';
+import { Bio, type BioOperation } from '../../src/dm/bio.js';
 import { MappedDevice } from '../../src/dm/mapped-device.js';
 import '../../src/log/builtin-logs.js';
 import type { DirtyLog, DirtyLogContext, ResyncWork, StatusType } from '../../src/log/dirty-log.js';
@@ -500,4 +502,39 @@ export class MirrorHarness {
     this.recorders.set(name, recorder);
     return recorder;
   }
+}
+
+/** The message of the InvariantError that `action` throws; fails the test if it throws none. */
+export function invariantMessage(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvariantError);
+    return (error as InvariantError).message;
+  }
+  return expect.unreachable('expected an InvariantError, but nothing was thrown');
+}
+
+/**
+ * A bio for region `region` (of `regionSectors` sectors) as `mirror_map`
+ * leaves it: its region saved in `writeRegion` (0 for an empty flush).
+ */
+export function regionBio(
+  region: number,
+  regionSectors: number,
+  operation: BioOperation = 'write',
+): Bio {
+  const sectorCount = operation === 'flush' ? 0 : regionSectors;
+  const data = operation === 'write' ? new Uint8Array(sectorCount * 512) : null;
+  const made = new Bio(
+    operation,
+    region * regionSectors,
+    sectorCount,
+    data,
+    false,
+    false,
+    () => {},
+  );
+  made.writeRegion = operation === 'flush' ? 0 : region;
+  return made;
 }

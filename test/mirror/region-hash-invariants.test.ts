@@ -9,9 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
-import { InvariantError } from '../../src/assert.js';
 import type { Blocking } from '../../src/concurrency/blocking.js';
-import { Bio, type BioOperation } from '../../src/dm/bio.js';
+import type { Bio, BioOperation } from '../../src/dm/bio.js';
 import type { CoreLog } from '../../src/log/core-log.js';
 import '../../src/log/builtin-logs.js';
 import { createDirtyLog } from '../../src/log/registry.js';
@@ -25,6 +24,7 @@ import {
   type RegionHashOptions,
 } from '../../src/mirror/region-hash.js';
 import type { RegionList } from '../../src/mirror/region-list.js';
+import { invariantMessage, regionBio } from './mirror-test-kit.js';
 
 const REGION_SECTORS = 8;
 const REGIONS = 16;
@@ -91,32 +91,9 @@ function run<T>(made: Setup, task: Blocking<T>): T {
   return runTask(made.world.scheduler, task);
 }
 
-/** A bio as `mirror_map` leaves it: its region saved in `writeRegion`. */
+/** A bio for `region` as `mirror_map` leaves it. */
 function bio(region: number, operation: BioOperation = 'write'): Bio {
-  const sectorCount = operation === 'flush' ? 0 : REGION_SECTORS;
-  const data = operation === 'write' ? new Uint8Array(sectorCount * 512) : null;
-  const made = new Bio(
-    operation,
-    region * REGION_SECTORS,
-    sectorCount,
-    data,
-    false,
-    false,
-    () => {},
-  );
-  made.writeRegion = operation === 'flush' ? 0 : region;
-  return made;
-}
-
-/** The message of the InvariantError that `action` throws; fails the test if it throws none. */
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
+  return regionBio(region, REGION_SECTORS, operation);
 }
 
 /** `default` mode after start_recovery: region 0 handed out and quiesced (RECOVERING, pending 0). */

@@ -4,7 +4,7 @@ import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
 import { InvariantError } from '../../src/assert.js';
 import { type Blocking, immediate, spawn } from '../../src/concurrency/blocking.js';
-import { Bio, type BioOperation } from '../../src/dm/bio.js';
+import type { Bio, BioOperation } from '../../src/dm/bio.js';
 import { EIO, EWOULDBLOCK } from '../../src/errno.js';
 import type { CoreLog } from '../../src/log/core-log.js';
 import '../../src/log/builtin-logs.js';
@@ -17,7 +17,7 @@ import {
   RegionHash,
   regionStateName,
 } from '../../src/mirror/region-hash.js';
-import { RecordingLog, type RecordingLogHooks, Timeline } from './mirror-test-kit.js';
+import { RecordingLog, type RecordingLogHooks, regionBio, Timeline } from './mirror-test-kit.js';
 
 const REGION_SECTORS = 8;
 const REGIONS = 16;
@@ -90,21 +90,9 @@ function run<T>(made: Setup, task: Blocking<T>): T {
   return runTask(made.world.scheduler, task);
 }
 
-/** A bio as `mirror_map` leaves it: its region saved in `writeRegion`. */
+/** A bio for `region` as `mirror_map` leaves it. */
 function bio(region: number, operation: BioOperation = 'write'): Bio {
-  const sectorCount = operation === 'flush' ? 0 : REGION_SECTORS;
-  const data = operation === 'write' ? new Uint8Array(sectorCount * 512) : null;
-  const made = new Bio(
-    operation,
-    region * REGION_SECTORS,
-    sectorCount,
-    data,
-    false,
-    false,
-    () => {},
-  );
-  made.writeRegion = operation === 'flush' ? 0 : region;
-  return made;
+  return regionBio(region, REGION_SECTORS, operation);
 }
 
 /** Log calls other than in_sync, in order. */

@@ -4,8 +4,8 @@
  * leaves behind, and the misuse it refuses with a message naming the list.
  */
 import { describe, expect, it } from 'vitest';
-import { InvariantError } from '../../src/assert.js';
 import { type ListedRegion, RegionList } from '../../src/mirror/region-list.js';
+import { invariantMessage } from './mirror-test-kit.js';
 
 interface Item extends ListedRegion {
   readonly name: string;
@@ -33,17 +33,6 @@ function backward(list: RegionList): string[] {
     names.push(at.name);
   }
   return names;
-}
-
-/** The message of the InvariantError that `action` throws; fails the test if it throws none. */
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
 }
 
 describe('RegionList keeps the kernel list order (§3.3)', () => {
