@@ -5,7 +5,7 @@
  * record when that much was readable, so that the answer can name its seq.
  */
 import { EINVAL } from '../../errno.js';
-import { LITTLE_ENDIAN, viewOf } from './_internals/wire.js';
+import { LITTLE_ENDIAN, S32_MIN, viewOf } from './_internals/wire.js';
 import { ULOG_HEADER_BYTES, ULOG_HEADER_OFFSETS } from './ulog-constants.js';
 
 /** What a {@link UlogProtocolError} may be built with besides its message. */
@@ -45,8 +45,11 @@ export class UlogProtocolError extends Error {
   constructor(message: string, options: UlogProtocolErrorOptions = {}) {
     super(message);
     const errno = options.errno ?? EINVAL;
-    if (!Number.isInteger(errno) || errno >= 0) {
-      throw new RangeError(`UlogProtocolError errno ${errno} is not a negative integer`);
+    // The reply carries it in the header's s32 `error` field (§1.2).
+    if (!Number.isInteger(errno) || errno >= 0 || errno < S32_MIN) {
+      throw new RangeError(
+        `UlogProtocolError errno ${errno} is not a negative integer that fits an s32 (>= ${S32_MIN})`,
+      );
     }
     const header = options.header ?? null;
     if (header !== null && header.length !== ULOG_HEADER_BYTES) {

@@ -264,9 +264,17 @@ describe('§1.5 UlogProtocolError', () => {
       /UlogProtocolError errno 5 is not a negative integer/,
     );
     expect(() => new UlogProtocolError('x', { errno: 0 })).toThrow(
-      new RangeError('UlogProtocolError errno 0 is not a negative integer'),
+      new RangeError(
+        'UlogProtocolError errno 0 is not a negative integer that fits an s32 (>= -2147483648)',
+      ),
+    );
+    expect(() => new UlogProtocolError('x', { errno: -1.5 })).toThrow(/errno -1.5 is not/);
+    // §1.2: the reply's error field is an s32, so the errno must fit one.
+    expect(() => new UlogProtocolError('x', { errno: -0x8000_0001 })).toThrow(
+      /errno -2147483649 is not a negative integer that fits an s32/,
     );
     expect(new UlogProtocolError('x', { errno: -1 }).errno).toBe(-1);
+    expect(new UlogProtocolError('x', { errno: -0x8000_0000 }).errno).toBe(-0x8000_0000);
     expect(() => new UlogProtocolError('x', { header: new Uint8Array(10) })).toThrow(
       /UlogProtocolError header is 10 bytes: expected 160/,
     );
