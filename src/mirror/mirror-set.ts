@@ -118,6 +118,10 @@ export class MirrorSet implements Target {
 
   constructor(options: MirrorSetOptions) {
     assert(options.legs.length >= 2 && options.legs.length <= 9, 'a mirror set has 2 to 9 legs');
+    assert(
+      options.features.handleErrors || !options.features.keepLog,
+      'keep_log without handle_errors',
+    );
     this.scheduler = options.scheduler;
     this.lengthSectors = options.lengthSectors;
     this.log = options.log;

@@ -165,11 +165,19 @@ describe('MirrorSet refuses calls its callers never make (§4.1 §4.4 §4.7)', (
     }
   });
 
-  it('§4.2 mirror_status prints each feature on its own: a keep_log-only set (which mirror_ctr refuses) shows "1 keep_log"', () => {
-    const { world, mirror } = direct({ features: { handleErrors: false, keepLog: true } });
-    expect(runTask(world.scheduler, mirror.status('table'))).toBe(
-      'core 2 8 nosync 2 leg0 0 leg1 0 1 keep_log',
-    );
+  it('§4.1 keep_log without handle_errors (mirror_ctr refuses it first)', () => {
+    expect(
+      invariantMessage(() => direct({ features: { handleErrors: false, keepLog: true } })),
+    ).toBe('keep_log without handle_errors');
+    for (const handleErrors of [false, true]) {
+      expect(direct({ features: { handleErrors, keepLog: false } }).mirror.features).toEqual({
+        handleErrors,
+        keepLog: false,
+      });
+    }
+    expect(
+      direct({ features: { handleErrors: true, keepLog: true } }).mirror.features.keepLog,
+    ).toBe(true);
   });
 
   it('§4.7 map on a destroyed set', () => {
