@@ -64,9 +64,11 @@ export function buildUlogConstructor(
       `Too few arguments to userspace dirty log: got ${args.length}, expected at least ${ULOG_CTR_ARGS_MIN} (<uuid> [integrated_flush] <log type> <args…>)`,
     );
   }
-  args.forEach((arg, index) => {
-    checkWord(arg, `Userspace log argument ${index + 1}`);
-  });
+  // An indexed loop, not forEach, so that a hole in a sparse array is checked (as empty) too.
+  for (let index = 0; index < args.length; index++) {
+    checkWord(args[index] ?? '', `Userspace log argument ${index + 1}`);
+  }
+  // Stryker disable next-line StringLiteral: equivalent — argument 1 was checked non-empty above.
   const [uuid = '', ...rest] = args;
   if (uuid.length > ULOG_UUID_CHARS_MAX) {
     throw new TableError(
@@ -112,7 +114,9 @@ export interface UlogCtrArgs {
  * the log type. Throws {@link UlogProtocolError} (-EINVAL) otherwise.
  */
 export function parseUlogCtrString(ctrString: string): UlogCtrArgs {
-  const [lengthWord = '', logType, ...args] = ctrString.split(' ');
+  const words = ctrString.split(' ');
+  // Stryker disable next-line StringLiteral: equivalent — split always yields a first element.
+  const [lengthWord = '', logType, ...args] = words;
   if (!/^\d+$/.test(lengthWord) || !Number.isSafeInteger(Number(lengthWord))) {
     throw new UlogProtocolError(
       `CTR string ${quotePreview(ctrString)} starts with ${quotePreview(lengthWord)}: expected the device length in sectors`,

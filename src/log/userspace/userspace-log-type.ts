@@ -78,7 +78,6 @@ export function constructUserspaceLog(
 
 /** A CTR reply may name a log device: it must end in NUL, and is then opened (`dm_get_device`). */
 function openNamedDevice(context: DirtyLogContext, reply: Uint8Array): string | null {
-  if (reply.length === 0) return null;
   let name: string | null;
   try {
     name = decodeUlogCtrReply(reply);

@@ -477,5 +477,6 @@ function int32(value: bigint): number {
 
 /** A u64 count or region as a number (exact up to 2^53; regions never get near). */
 function bigToNumber(value: bigint): number {
+  // Stryker disable next-line EqualityOperator: equivalent — at the limit both arms give 2^53 - 1.
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }

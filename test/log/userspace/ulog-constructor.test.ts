@@ -45,6 +45,17 @@ describe('§2.1 constructor string', () => {
     ).toThrow(/CTR string "8" has no space after its length/);
   });
 
+  it('§2.6 the TABLE status takes everything after the first space, even a space at the start (strchr)', () => {
+    // The kernel's strchr(usr_argv_str, ' ') finds a leading space too; only no space at all is a BUG.
+    const table = ulogStatusTable({
+      uuid: 'u',
+      integratedFlush: false,
+      usrArgc: 3,
+      ctrString: ' core 8',
+    });
+    expect(table).toBe('userspace 3 u core 8 ');
+  });
+
   it('§2.1 integrated_flush right after the uuid is matched in any case and removed', () => {
     const ctr = buildUlogConstructor(['u1', 'Integrated_FLUSH', 'clustered-core', '1024'], 8);
     expect(ctr).toEqual({
@@ -106,6 +117,16 @@ describe('§2.1 constructor string', () => {
     expect(() => buildUlogConstructor(['\u00fc', 'core', 'x'], 8)).toThrow(TableError);
   });
 
+  it('§2.1 a hole in a sparse argument array is an empty argument, wherever it is', () => {
+    for (const hole of [0, 2]) {
+      const args = new Array<string>(3);
+      for (const index of [0, 1, 2]) if (index !== hole) args[index] = ['u1', 'core', '8'][index]!;
+      expect(() => buildUlogConstructor(args, 8)).toThrow(
+        new TableError(`Userspace log argument ${hole + 1} is empty: expected one table word`),
+      );
+    }
+  });
+
   it('§2.1 the target length is a non-negative safe integer', () => {
     expect(() => buildUlogConstructor(['u1', 'core', '8'], -1)).toThrow(RangeError);
     expect(() => buildUlogConstructor(['u1', 'core', '8'], 1.5)).toThrow(
@@ -140,6 +161,44 @@ describe('§2.1 the daemon side of the CTR string', () => {
     expectProtocolError(() => parseUlogCtrString('8 core  x'), {
       errno: EINVAL,
       message: /has an empty argument 1: expected words separated by single spaces/,
+    });
+  });
+
+  it('§2.1 the length is all decimal digits: a sign, a fraction, hex, an exponent or garbage is refused', () => {
+    // '+12', '12.0', '0x10', '1e3' and '' read as safe integers through Number(): only the digit rule refuses them.
+    for (const word of ['+12', '12.0', '0x10', '1e3', 'x12', '12x', '']) {
+      const ctrString = `${word} core`;
+      const error = expectProtocolError(() => parseUlogCtrString(ctrString), {
+        errno: EINVAL,
+        message: /expected the device length in sectors/,
+      });
+      expect(error.message).toBe(
+        `CTR string "${ctrString}" starts with "${word}": expected the device length in sectors`,
+      );
+    }
+  });
+
+  it('§2.1 the length must be a safe integer: 2^53 - 1 parses, 2^53 is refused', () => {
+    expect(parseUlogCtrString('9007199254740991 core').targetLengthSectors).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+    expectProtocolError(() => parseUlogCtrString('9007199254740992 core'), {
+      errno: EINVAL,
+      message: /starts with "9007199254740992": expected the device length in sectors/,
+    });
+  });
+
+  it('§2.1 an empty log type (two spaces after the length, or a trailing space) is "no log type"', () => {
+    const error = expectProtocolError(() => parseUlogCtrString('8  core'), {
+      errno: EINVAL,
+      message: /has no log type/,
+    });
+    expect(error.message).toBe(
+      'CTR string "8  core" has no log type: expected "<length> <log type> <args…>"',
+    );
+    expectProtocolError(() => parseUlogCtrString('8 '), {
+      errno: EINVAL,
+      message: /^CTR string "8 " has no log type/,
     });
   });
 

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { InvariantError } from '../../../src/assert.js';
+import type { Blocking } from '../../../src/concurrency/blocking.js';
 import { EINVAL, EIO, ESRCH, EWOULDBLOCK } from '../../../src/errno.js';
 import { createDirtyLog } from '../../../src/log/registry.js';
 import {
+  buildUlogConstructor,
   decodeUlogRegionSync,
   encodeUlogCtrReply,
   encodeUlogRemoteRecovering,
@@ -11,7 +14,10 @@ import {
   ULOG_DEFERRED_FLUSH_TICKS,
   ULOG_RECONNECT_INTERVAL_TICKS,
   ULOG_REMOTE_RECOVERING_LIMIT_TICKS,
+  type UlogConsultRequest,
+  type UlogConsultResult,
   UlogRequestType,
+  UlogTransfer,
   UserspaceLog,
 } from '../../../src/log/userspace/index.js';
 import { TableError } from '../../../src/table/table-error.js';
@@ -565,5 +571,402 @@ describe('errors and daemon restart: userspace_do_request (§2.7)', () => {
       'RESUME',
       'GET_SYNC_COUNT',
     ]);
+  });
+});
+
+/** The message of the InvariantError `action` throws (fails the test when it throws nothing else). */
+function invariantMessage(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvariantError);
+    return (error as InvariantError).message;
+  }
+  return expect.unreachable('expected an InvariantError, but nothing was thrown');
+}
+
+/** The private parts of a userspace log that the invariant tests corrupt. */
+interface UserspaceLogInternals {
+  markList: number[];
+  integratedFlush: boolean;
+}
+
+function internals(log: UserspaceLog): UserspaceLogInternals {
+  return log as unknown as UserspaceLogInternals;
+}
+
+/**
+ * A transfer layer whose data-path answers a test may rewrite after the
+ * real exchange. The real transfer checks every reply against its payload
+ * rule, so only a transfer like this can hand the log a reply the codec
+ * refuses, or data beside an error.
+ */
+class RewritingTransfer extends UlogTransfer {
+  rewrite: ((request: UlogConsultRequest, result: UlogConsultResult) => UlogConsultResult) | null =
+    null;
+
+  override *consult(request: UlogConsultRequest): Blocking<UlogConsultResult> {
+    const result = yield* super.consult(request);
+    return this.rewrite === null ? result : this.rewrite(request, result);
+  }
+}
+
+/** A live `CORE` log over a rewriting transfer on `harness`'s channel. */
+function liveOverRewriting(harness: UserspaceHarness): {
+  log: UserspaceLog;
+  transfer: RewritingTransfer;
+} {
+  const transfer = new RewritingTransfer({
+    scheduler: harness.world.scheduler,
+    channel: harness.channel,
+  });
+  const context = { ...harness.context(), userspaceTransfer: () => transfer };
+  const log = createDirtyLog('userspace', context, CORE) as UserspaceLog;
+  expect(harness.run(log.resume())).toBe(0);
+  return { log, transfer };
+}
+
+describe('the log’s own values and counters', () => {
+  it('§2.3 §2.5 §2.7 a "userspace" log: HZ/4 is 250 000 ticks, the deferred flush 3 s, the reconnect sleep 2 s', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.create(CORE);
+    expect(log.typeName).toBe('userspace');
+    expect(ULOG_REMOTE_RECOVERING_LIMIT_TICKS).toBe(250_000);
+    expect(ULOG_DEFERRED_FLUSH_TICKS).toBe(3_000_000);
+    expect(ULOG_RECONNECT_INTERVAL_TICKS).toBe(2_000_000);
+  });
+
+  it('§2.5 the rate-limit window is open until exactly 250 ms after it was opened', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    harness.channel.script = () => ({
+      data: encodeUlogRemoteRecovering({ isRecovering: 0, inSyncHint: 0 }),
+    });
+    const opened = harness.world.scheduler.now();
+    expect(harness.run(log.isRemoteRecovering(5))).toBe(0);
+    expect(harness.transfer.remoteRecoveringLimitTicks).toBe(opened + 250_000);
+    harness.world.scheduler.runUntilTime(opened + 249_999);
+    expect(harness.run(log.isRemoteRecovering(5))).toBe(1);
+    expect(harness.channel.ofType('IS_REMOTE_RECOVERING')).toHaveLength(1);
+    harness.world.scheduler.runUntilTime(opened + 250_000);
+    expect(harness.run(log.isRemoteRecovering(5))).toBe(0);
+    expect(harness.channel.ofType('IS_REMOTE_RECOVERING')).toHaveLength(2);
+  });
+
+  it('§2.2 the stats count flushes with something to send apart from empty ones', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    log.markRegion(1);
+    harness.run(log.flush());
+    harness.run(log.flush());
+    log.clearRegion(1);
+    harness.run(log.flush());
+    expect(log.stats).toEqual({
+      flushes: 2,
+      emptyFlushes: 1,
+      clearsDropped: 0,
+      deferredFlushesQueued: 0,
+      deferredFlushesRun: 0,
+      groupFallbacks: 0,
+      reconnects: 0,
+    });
+  });
+
+  it('§2.3 the deferred flush is a "ulog.deferred_flush" timer of 3 s; one that succeeds raises no event', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(INTEGRATED);
+    const schedule = vi.spyOn(harness.world.scheduler, 'schedule');
+    log.clearRegion(5);
+    harness.run(log.flush());
+    const deferred = schedule.mock.calls.filter(([, label]) => label === 'ulog.deferred_flush');
+    expect(deferred.map(([delayTicks]) => delayTicks)).toEqual([3_000_000]);
+    expect(log.stats.deferredFlushesQueued).toBe(1);
+    expect(log.stats.deferredFlushesRun).toBe(1);
+    expect(harness.events).toEqual([]);
+  });
+});
+
+describe('region numbers are checked at the entry (RangeError)', () => {
+  const message = (region: number) =>
+    `Region ${region} is out of range for a 64-region userspace log: expected an integer from 0 to 63`;
+
+  it('0 and regionCount - 1 are accepted; -1, regionCount and 1.5 are refused by every region call', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    expect(log.regionCount).toBe(64);
+    log.markRegion(0);
+    log.markRegion(63);
+    log.clearRegion(0);
+    log.clearRegion(63);
+    expect(log.queued).toEqual({ marks: [0, 63], clears: [0, 63] });
+    expect(harness.start(log.inSync(63, false)).value).toBe(EWOULDBLOCK);
+    const from = harness.channel.seen.length;
+    const calls: ReadonlyArray<(region: number) => unknown> = [
+      (region) => log.markRegion(region),
+      (region) => log.clearRegion(region),
+      (region) => log.inSync(region, false),
+      (region) => harness.run(log.isClean(region)),
+      (region) => harness.run(log.setRegionSync(region, true)),
+      (region) => harness.run(log.isRemoteRecovering(region)),
+    ];
+    for (const call of calls) {
+      for (const region of [-1, 64, 1.5]) {
+        expect(() => call(region)).toThrow(new RangeError(message(region)));
+      }
+    }
+    expect(log.queued).toEqual({ marks: [0, 63], clears: [0, 63] });
+    expect(harness.channel.seen.length).toBe(from);
+  });
+});
+
+describe('get_sync_count, get_resync_work and is_remote_recovering answer checks (§2.5, §2.6)', () => {
+  it('§2.5 a sync count one short of the region count leaves in_sync_hint alone', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    harness.channel.script = (request) =>
+      request.requestType === UlogRequestType.GET_SYNC_COUNT
+        ? { data: encodeUlogU64(log.regionCount - 1) }
+        : undefined;
+    expect(harness.run(log.getSyncCount())).toBe(63);
+    expect(log.inSyncHint).toBe(0);
+    harness.channel.script = null;
+    harness.run(log.getResyncWork());
+    expect(harness.channel.ofType('GET_RESYNC_WORK')).toHaveLength(1);
+  });
+
+  it('§2.6 a u64 count above 2^53 - 1 reads as 2^53 - 1; up to it, exactly', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    let count = 0n;
+    harness.channel.script = () => ({ data: encodeUlogU64(count) });
+    count = BigInt(Number.MAX_SAFE_INTEGER) - 1n;
+    expect(harness.run(log.getSyncCount())).toBe(Number.MAX_SAFE_INTEGER - 1);
+    count = BigInt(Number.MAX_SAFE_INTEGER);
+    expect(harness.run(log.getSyncCount())).toBe(Number.MAX_SAFE_INTEGER);
+    count = BigInt(Number.MAX_SAFE_INTEGER) + 1n;
+    expect(harness.run(log.getSyncCount())).toBe(Number.MAX_SAFE_INTEGER);
+    count = (1n << 64n) - 1n;
+    expect(harness.run(log.getSyncCount())).toBe(Number.MAX_SAFE_INTEGER);
+    // The same clamp applies to the in_sync_hint an IS_REMOTE_RECOVERING reply carries.
+    harness.channel.script = null;
+    harness.run(log.resume());
+    expect(log.inSyncHint).toBe(0);
+    harness.channel.script = () => ({
+      data: encodeUlogRemoteRecovering({ isRecovering: 0, inSyncHint: 1n << 60n }),
+    });
+    harness.run(log.isRemoteRecovering(0));
+    expect(log.inSyncHint).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('§2.6 a daemon answering "no work" (result 0) gives region -1, whatever region it sent', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    harness.channel.script = () => ({ data: encodeUlogResyncWork({ result: 0, region: 5 }) });
+    expect(harness.run(log.getResyncWork())).toEqual({ result: 0, region: -1 });
+    expect(harness.transfer.messages.all).toEqual([]);
+  });
+
+  it('§2.6 a result other than 0 or 1, or a region past the end, is refused with a message', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    const answers: ReadonlyArray<readonly [bigint, bigint]> = [
+      [2n, 3n],
+      [-1n, 3n],
+      [1n, 64n],
+    ];
+    for (const [result, region] of answers) {
+      harness.channel.script = () => ({ data: encodeUlogResyncWork({ result, region }) });
+      expect(harness.run(log.getResyncWork())).toEqual({ result: EINVAL, region: -1 });
+    }
+    expect(harness.transfer.messages.all.map(({ level, text }) => `${level}: ${text}`)).toEqual([
+      'error: Bad resync work from userspace: {2, 3}',
+      'error: Bad resync work from userspace: {-1, 3}',
+      'error: Bad resync work from userspace: {1, 64}',
+    ]);
+    harness.channel.script = () => ({ data: encodeUlogResyncWork({ result: 1, region: 63 }) });
+    expect(harness.run(log.getResyncWork())).toEqual({ result: 1, region: 63 });
+  });
+
+  it('§2.5 a region equal to in_sync_hint may still be recovering: the daemon is asked', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    harness.channel.script = () => ({
+      data: encodeUlogRemoteRecovering({ isRecovering: 1, inSyncHint: 10 }),
+    });
+    expect(harness.run(log.isRemoteRecovering(30))).toBe(1);
+    expect(log.inSyncHint).toBe(10);
+    harness.transfer.remoteRecoveringLimitTicks = 0;
+    expect(harness.run(log.isRemoteRecovering(10))).toBe(1);
+    expect(harness.channel.ofType('IS_REMOTE_RECOVERING')).toHaveLength(2);
+  });
+});
+
+describe('status INFO over a transfer that hands back odd replies (§2.6)', () => {
+  it('§2.6 an error is COM_FAILURE even with data beside it', () => {
+    const harness = new UserspaceHarness();
+    const { log, transfer } = liveOverRewriting(harness);
+    transfer.rewrite = (request, result) =>
+      request.requestType === UlogRequestType.STATUS_INFO
+        ? { error: EIO, data: encodeUlogStatus('3 core 1024 A') }
+        : result;
+    expect(harness.run(log.status('info'))).toBe('userspace 1 COM_FAILURE');
+  });
+
+  it('a status text the codec refuses reads as COM_FAILURE; any other failure is not swallowed', () => {
+    const harness = new UserspaceHarness();
+    const { log, transfer } = liveOverRewriting(harness);
+    transfer.rewrite = (request, result) =>
+      request.requestType === UlogRequestType.STATUS_INFO
+        ? { error: 0, data: Uint8Array.of(0x41, 0x00, 0x42) }
+        : result;
+    expect(harness.run(log.status('info'))).toBe('userspace 1 COM_FAILURE');
+    transfer.rewrite = (request, result) =>
+      request.requestType === UlogRequestType.STATUS_INFO
+        ? { error: 0, data: null as unknown as Uint8Array }
+        : result;
+    expect(() => harness.run(log.status('info'))).toThrow(TypeError);
+  });
+});
+
+describe('clears in userspace_flush (§2.2)', () => {
+  it('§2.2 a failed clear group falls back to one region per request, as marks do', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    log.clearRegion(1);
+    log.clearRegion(2);
+    const from = harness.channel.seen.length;
+    harness.channel.script = (request) =>
+      request.requestType === UlogRequestType.CLEAR_REGION && request.data.length > 8
+        ? { error: EIO }
+        : undefined;
+    expect(harness.run(log.flush())).toBe(0);
+    expect(harness.channel.summary(from)).toEqual([
+      'CLEAR_REGION[2,1]',
+      'CLEAR_REGION[1]',
+      'CLEAR_REGION[2]',
+      'FLUSH',
+    ]);
+    expect(log.stats.groupFallbacks).toBe(1);
+    expect(harness.events).toEqual([]);
+  });
+
+  it('§2.2 when the clears fail, the marks and the FLUSH are not sent', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    log.markRegion(3);
+    log.clearRegion(4);
+    const from = harness.channel.seen.length;
+    harness.channel.script = (request) =>
+      request.requestType === UlogRequestType.CLEAR_REGION ? { error: EIO } : undefined;
+    expect(harness.run(log.flush())).toBe(EIO);
+    expect(harness.channel.summary(from)).toEqual(['CLEAR_REGION[4]', 'CLEAR_REGION[4]']);
+    expect(harness.events).toEqual(['userspace log flush failed: EIO']);
+  });
+});
+
+describe('reconnect messages and timers (§2.7)', () => {
+  it('§2.7 the kernel lines of a reconnect, and its "ulog.reconnect" timer of 2 s', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    const schedule = vi.spyOn(harness.world.scheduler, 'schedule');
+    let ctrs = 0;
+    let first = true;
+    harness.channel.script = (request) => {
+      if (request.requestType === UlogRequestType.IS_CLEAN && first) {
+        first = false;
+        return 'no-listener';
+      }
+      if (request.requestType === UlogRequestType.CTR) return ++ctrs < 2 ? 'no-listener' : {};
+      return undefined;
+    };
+    harness.run(log.isClean(0));
+    const reconnect = schedule.mock.calls.filter(([, label]) => label === 'ulog.reconnect');
+    expect(reconnect.map(([delayTicks]) => delayTicks)).toEqual([2_000_000, 2_000_000]);
+    expect(
+      harness.transfer.messages.all
+        .filter(({ text }) => !text.startsWith('Unable to send'))
+        .map(({ level, text }) => `${level}: ${text}`),
+    ).toEqual([
+      'error:  Userspace log server not found.',
+      'warning: Attempting to contact userspace log server...',
+      'warning: Attempting to contact userspace log server...',
+      'info: Reconnected to userspace log server... DM_ULOG_CTR complete',
+    ]);
+    expect(log.stats.reconnects).toBe(1);
+  });
+
+  it('§2.7 a failed RESUME after the reconnect is logged with its errno', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    let first = true;
+    harness.channel.script = (request) => {
+      if (request.requestType === UlogRequestType.IS_CLEAN && first) {
+        first = false;
+        return 'no-listener';
+      }
+      if (request.requestType === UlogRequestType.CTR) return {};
+      if (request.requestType === UlogRequestType.RESUME) return { error: EIO };
+      return undefined;
+    };
+    expect(harness.run(log.isClean(0))).toBe(0);
+    expect(harness.transfer.messages.all.at(-1)).toMatchObject({
+      level: 'error',
+      text: 'Error trying to resume userspace log: -5',
+    });
+    expect(log.stats.reconnects).toBe(0);
+  });
+});
+
+describe('invariants of the userspace log (InvariantError)', () => {
+  it('a region size of 0 cannot build a log', () => {
+    const harness = new UserspaceHarness();
+    const ctr = buildUlogConstructor(CORE, 64 * 1024);
+    const setup = {
+      context: harness.context(),
+      transfer: harness.transfer,
+      ctr,
+      luid: 1n,
+      logDeviceName: null,
+    };
+    expect(invariantMessage(() => new UserspaceLog({ ...setup, regionSizeSectors: 0 }))).toBe(
+      'region size must be positive',
+    );
+    expect(new UserspaceLog({ ...setup, regionSizeSectors: 1 }).regionCount).toBe(64 * 1024);
+  });
+
+  it('destroying twice, or a request after destroy, is a bug', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    harness.run(log.destroy());
+    expect(invariantMessage(() => harness.run(log.isClean(0)))).toBe(
+      `request ${UlogRequestType.IS_CLEAN} on a destroyed userspace log`,
+    );
+    expect(invariantMessage(() => harness.run(log.destroy()))).toBe(
+      'userspace log uuid-a destroyed twice',
+    );
+  });
+
+  it('an integrated flush on a log built without its deferred work is a bug', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    internals(log).integratedFlush = true;
+    log.markRegion(1);
+    expect(invariantMessage(() => harness.run(log.flush()))).toBe(
+      'integrated flush without its deferred work',
+    );
+  });
+
+  it('a list that grows while flush_by_group sends it is a bug (entries would be lost)', () => {
+    const harness = new UserspaceHarness();
+    const log = harness.live(CORE);
+    log.markRegion(1);
+    const list = internals(log).markList;
+    harness.start(log.flush());
+    // The MARK_REGION is in flight: the list flush took is still this array.
+    expect(harness.channel.summary().at(-1)).toBe('MARK_REGION[1]');
+    list.push(2);
+    expect(invariantMessage(() => harness.world.scheduler.runUntilIdle())).toBe(
+      'flush_by_group lost entries',
+    );
   });
 });
