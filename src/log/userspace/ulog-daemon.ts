@@ -120,8 +120,11 @@ export class UlogDaemon {
 
   /**
    * Handles one decoded request to completion and returns its reply: the
-   * request's own header with `error` set and the reply payload. Never
-   * throws for bad input; a broken invariant still throws.
+   * request's own header with `error` set and the reply payload. The
+   * request must be one the decoder accepted (the channels decode every
+   * record first and answer a bad header themselves, §1.5); a payload or a
+   * request the daemon refuses is answered with its errno, never thrown. A
+   * broken invariant still throws.
    */
   *handle(request: UlogRequest): Blocking<UlogRequest> {
     this.stats.requestsByType[request.requestType] =
@@ -282,18 +285,13 @@ export class UlogDaemon {
     return log.checkRegions([region]) === 0 ? Number(region) : EINVAL;
   }
 
-  /** The reply record; data too big for the kernel becomes `-ENOSPC` without data. */
+  /**
+   * The reply record. Its data always fits the reply rules: data too big for
+   * the kernel (a long status) is refused by its encoder, in {@link handle},
+   * which answers `-ENOSPC` without data.
+   */
   private reply(request: UlogRequest, result: DaemonResult): UlogRequest {
-    let reply: UlogRequest;
-    try {
-      reply = buildUlogReply(request, {
-        error: result.error,
-        ...(result.data === undefined ? {} : { data: result.data }),
-      });
-    } catch (error) {
-      if (!(error instanceof UlogProtocolError)) throw error;
-      reply = buildUlogReply(request, { error: error.errno });
-    }
+    const reply = buildUlogReply(request, result);
     if (reply.error !== 0) this.stats.errorReplies++;
     return reply;
   }

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { World } from '../../../sim/world.js';
+import { InvariantError } from '../../../src/assert.js';
 import { immediate, spawn } from '../../../src/concurrency/blocking.js';
-import { EINVAL, ENOSPC, ESRCH } from '../../../src/errno.js';
+import { EINVAL, EIO, ENOSPC, ESRCH, EWOULDBLOCK } from '../../../src/errno.js';
 import '../../../src/log/builtin-logs.js';
 import { coreLogType } from '../../../src/log/core-log.js';
-import type { DirtyLogContext } from '../../../src/log/dirty-log.js';
+import type { DirtyLog, DirtyLogContext, ResyncWork } from '../../../src/log/dirty-log.js';
 import { readDiskLogImage } from '../../../src/log/disk-log-format.js';
 import { registerDirtyLogType, unregisterDirtyLogType } from '../../../src/log/registry.js';
 import {
@@ -28,17 +29,31 @@ const UUID = 'daemon-test';
 class DaemonHarness {
   readonly world = new World({ seed: 3 });
   readonly messages: string[] = [];
+  /** Every device a backing log opened, with the size the daemon asked for. */
+  readonly deviceRequests: { name: string; minimumSizeSectors: number }[] = [];
   readonly daemon: UlogDaemon;
   private seq = 0;
 
-  constructor(options: { readonly regionsMax?: number } = {}) {
+  constructor(
+    options: {
+      readonly regionsMax?: number;
+      readonly deviceSizeSectorsFor?: (targetLengthSectors: number) => number;
+    } = {},
+  ) {
     this.daemon = new UlogDaemon({
       scheduler: this.world.scheduler,
-      getDevice: (name, minimumSizeSectors) =>
-        this.world.devices.find((device) => device.name === name) ??
-        this.world.createDevice({ name, sizeSectors: minimumSizeSectors }),
+      getDevice: (name, minimumSizeSectors) => {
+        this.deviceRequests.push({ name, minimumSizeSectors });
+        return (
+          this.world.devices.find((device) => device.name === name) ??
+          this.world.createDevice({ name, sizeSectors: minimumSizeSectors })
+        );
+      },
       onMessage: (text) => this.messages.push(text),
       ...(options.regionsMax === undefined ? {} : { regionsMax: options.regionsMax }),
+      ...(options.deviceSizeSectorsFor === undefined
+        ? {}
+        : { deviceSizeSectorsFor: options.deviceSizeSectorsFor }),
     });
   }
 
@@ -75,9 +90,57 @@ class DaemonHarness {
 
 const regions = (...list: number[]) => encodeUlogRegions(list);
 
+/** What a `scripted` backing log does instead of its core log, and what it saw. */
+interface BackingScript {
+  /** The can_block flag of every in_sync the daemon asked. */
+  readonly canBlockFlags: boolean[];
+  isClean?: DirtyLog['isClean'];
+  inSync?: DirtyLog['inSync'];
+  getResyncWork?: DirtyLog['getResyncWork'];
+}
+
+/**
+ * Registers the `scripted` log type: a core log of 1024-sector regions
+ * (`<length> scripted [nosync]`, no region-size word) whose calls a test may
+ * replace. Like a `userspace` backing log (§2.4), its in_sync answers
+ * -EWOULDBLOCK without can_block.
+ */
+function registerScriptedLog(): BackingScript {
+  const script: BackingScript = { canBlockFlags: [] };
+  registerDirtyLogType({
+    name: 'scripted',
+    summary: 'test',
+    create: (context, args) => {
+      const log = coreLogType.create(context, ['1024', ...args]);
+      const core = { isClean: log.isClean.bind(log), inSync: log.inSync.bind(log) };
+      const getResyncWork = log.getResyncWork.bind(log);
+      log.isClean = (region) => (script.isClean ?? core.isClean)(region);
+      log.inSync = (region, canBlock) => {
+        script.canBlockFlags.push(canBlock);
+        if (!canBlock) return immediate(EWOULDBLOCK);
+        return (script.inSync ?? core.inSync)(region, canBlock);
+      };
+      log.getResyncWork = () => (script.getResyncWork ?? getResyncWork)();
+      return log;
+    },
+  });
+  return script;
+}
+
+function invariantMessage(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvariantError);
+    return (error as InvariantError).message;
+  }
+  return expect.unreachable('expected an InvariantError, but nothing was thrown');
+}
+
 afterEach(() => {
   unregisterDirtyLogType('spy-context');
   unregisterDirtyLogType('huge-status');
+  unregisterDirtyLogType('scripted');
 });
 
 describe('the daemon request handler (§4.2, §4.6)', () => {
@@ -266,6 +329,10 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     });
     harness.ctr('8192 huge-status 1024', 9n);
     expect(harness.send(UlogRequestType.STATUS_INFO, undefined, 9n).error).toBe(ENOSPC);
+    // The status encoder refuses it, before any reply is built.
+    expect(harness.messages.at(-1)).toMatch(
+      /^refused 15 seq \d+: Status text "x+…?" is 2000 bytes: expected at most 864$/,
+    );
   });
 
   it('backing logs get no leg flush callback: a daemon cannot flush the kernel’s legs', () => {
@@ -291,5 +358,248 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     expect(harness.ctr('1025024 core 1024 nosync', 2n)).toBe(EINVAL);
     expect(harness.ctr('4194304000 core 2', 3n)).toBe(EINVAL);
     expect(harness.daemon.logCount).toBe(1);
+  });
+
+  it('counts every request by its type code (index 0 unused) and every reply with an error', () => {
+    const harness = new DaemonHarness();
+    const counts = new Array<number>(18).fill(0);
+    expect(harness.daemon.stats.requestsByType).toEqual(counts);
+    expect(harness.daemon.stats.errorReplies).toBe(0);
+    harness.ctr('8192 core 1024');
+    harness.send(UlogRequestType.RESUME);
+    harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(0));
+    expect(harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(8)).error).toBe(EINVAL);
+    expect(harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(1), 7n).error).toBe(ESRCH);
+    harness.send(UlogRequestType.IS_REMOTE_RECOVERING, encodeUlogU64(1));
+    counts[UlogRequestType.CTR] = 1;
+    counts[UlogRequestType.RESUME] = 1;
+    counts[UlogRequestType.IN_SYNC] = 3;
+    counts[UlogRequestType.IS_REMOTE_RECOVERING] = 1;
+    expect(harness.daemon.stats.requestsByType).toEqual(counts);
+    expect(harness.daemon.stats.errorReplies).toBe(2);
+  });
+
+  it('§4.1 with luid 0 a request goes to the first log of its uuid (cmirrord’s get_log); with a luid, to that log only', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024', 3n, 'uuid-a');
+    harness.ctr('8192 core 2048', 4n, 'uuid-b');
+    harness.ctr('8192 core 512', 5n, 'uuid-b');
+    expect(harness.daemon.findLog('uuid-a', 0n)?.luid).toBe(3n);
+    expect(harness.daemon.findLog('uuid-b', 0n)?.luid).toBe(4n);
+    expect(harness.daemon.findLog('uuid-c', 0n)).toBeUndefined();
+    expect(harness.daemon.findLog('uuid-b', 5n)?.luid).toBe(5n);
+    expect(harness.daemon.findLog('uuid-b', 3n)).toBeUndefined();
+    const size = harness.send(UlogRequestType.GET_REGION_SIZE, undefined, 0n, 'uuid-b');
+    expect(decodeUlogU64(size.data)).toBe(2048n);
+    expect(harness.send(UlogRequestType.GET_REGION_SIZE, undefined, 0n, 'uuid-c').error).toBe(
+      ESRCH,
+    );
+  });
+
+  it('a request whose payload cannot be decoded is refused with a note, and the daemon serves on', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024');
+    harness.send(UlogRequestType.RESUME);
+    const reply = harness.send(UlogRequestType.MARK_REGION, new Uint8Array(12));
+    expect(reply.error).toBe(EINVAL);
+    expect(reply.data.length).toBe(0);
+    expect(harness.messages).toEqual([
+      'refused 10 seq 2: Region list payload is 12 bytes: expected a multiple of 8',
+    ]);
+    expect(harness.daemon.stats.errorReplies).toBe(1);
+    expect(harness.send(UlogRequestType.MARK_REGION, regions(1)).error).toBe(0);
+  });
+
+  it('§1.4 region 0 is a region like any other: IS_CLEAN, IN_SYNC and IS_REMOTE_RECOVERING answer it with data', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024');
+    harness.send(UlogRequestType.RESUME);
+    expect(decodeUlogS64(harness.send(UlogRequestType.IS_CLEAN, encodeUlogU64(0)).data)).toBe(1n);
+    expect(decodeUlogS64(harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(0)).data)).toBe(0n);
+    const recovering = harness.send(UlogRequestType.IS_REMOTE_RECOVERING, encodeUlogU64(0));
+    expect(decodeUlogRemoteRecovering(recovering.data)).toEqual({
+      isRecovering: 1n,
+      inSyncHint: 0n,
+    });
+  });
+
+  it('§4.6 IS_CLEAN answers the clean bit and IN_SYNC the sync bit', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024 nosync');
+    harness.send(UlogRequestType.RESUME);
+    harness.send(UlogRequestType.MARK_REGION, regions(2));
+    const ask = (type: UlogRequestTypeCode, region: number) =>
+      decodeUlogS64(harness.send(type, encodeUlogU64(region)).data);
+    expect(ask(UlogRequestType.IS_CLEAN, 2)).toBe(0n);
+    expect(ask(UlogRequestType.IN_SYNC, 2)).toBe(1n);
+    harness.ctr('8192 core 1024', 2n);
+    harness.send(UlogRequestType.RESUME, undefined, 2n);
+    expect(decodeUlogS64(harness.send(UlogRequestType.IS_CLEAN, encodeUlogU64(2), 2n).data)).toBe(
+      1n,
+    );
+    expect(decodeUlogS64(harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(2), 2n).data)).toBe(
+      0n,
+    );
+  });
+
+  it('§2.4 IN_SYNC asks the backing log with can_block set, as the kernel sends it only when it may block', () => {
+    const script = registerScriptedLog();
+    const harness = new DaemonHarness();
+    expect(harness.ctr('8192 scripted nosync')).toBe(0);
+    harness.send(UlogRequestType.RESUME);
+    const reply = harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(4));
+    expect(reply.error).toBe(0);
+    expect(decodeUlogS64(reply.data)).toBe(1n);
+    expect(script.canBlockFlags).toEqual([true]);
+  });
+
+  it('§4.6 a backing log’s error for IS_CLEAN or IN_SYNC is the reply’s error, with no data', () => {
+    const script = registerScriptedLog();
+    const harness = new DaemonHarness();
+    harness.ctr('8192 scripted');
+    harness.send(UlogRequestType.RESUME);
+    script.isClean = () => immediate(EIO);
+    script.inSync = () => immediate(EIO);
+    for (const type of [UlogRequestType.IS_CLEAN, UlogRequestType.IN_SYNC]) {
+      const reply = harness.send(type, encodeUlogU64(3));
+      expect(reply.error).toBe(EIO);
+      expect(reply.data.length).toBe(0);
+    }
+    expect(harness.daemon.stats.errorReplies).toBe(2);
+  });
+
+  it('§4.6 GET_RESYNC_WORK answers a region, {0, 0} with no work left, and a backing log’s error without data', () => {
+    const script = registerScriptedLog();
+    const harness = new DaemonHarness();
+    harness.ctr('8192 scripted');
+    harness.send(UlogRequestType.RESUME);
+    const work = () => harness.send(UlogRequestType.GET_RESYNC_WORK);
+    expect(decodeUlogResyncWork(work().data)).toEqual({ result: 1n, region: 0n });
+    harness.send(UlogRequestType.SET_REGION_SYNC, encodeUlogRegionSync({ region: 0, inSync: 1 }));
+    script.getResyncWork = () => immediate<ResyncWork>({ result: EIO, region: 0 });
+    const failed = work();
+    expect(failed.error).toBe(EIO);
+    expect(failed.data.length).toBe(0);
+    harness.ctr('8192 core 1024 nosync', 2n);
+    harness.send(UlogRequestType.RESUME, undefined, 2n);
+    const none = harness.send(UlogRequestType.GET_RESYNC_WORK, undefined, 2n);
+    expect(none.error).toBe(0);
+    expect(decodeUlogResyncWork(none.data)).toEqual({ result: 0n, region: 0n });
+    expect(harness.daemon.findLog(UUID, 2n)?.recovering).toBeNull();
+  });
+
+  it('§4.6 SET_REGION_SYNC with in_sync 0 takes a region out of sync; in_sync other than 0 or 1, or a region past the log, is -EINVAL', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024');
+    harness.send(UlogRequestType.RESUME);
+    const setSync = (region: number, inSync: number) =>
+      harness.send(UlogRequestType.SET_REGION_SYNC, encodeUlogRegionSync({ region, inSync })).error;
+    const inSyncOf = (region: number) =>
+      decodeUlogS64(harness.send(UlogRequestType.IN_SYNC, encodeUlogU64(region)).data);
+    const syncCount = () => decodeUlogU64(harness.send(UlogRequestType.GET_SYNC_COUNT).data);
+    expect(setSync(5, 1)).toBe(0);
+    expect(inSyncOf(5)).toBe(1n);
+    expect(syncCount()).toBe(1n);
+    expect(setSync(5, 0)).toBe(0);
+    expect(inSyncOf(5)).toBe(0n);
+    expect(syncCount()).toBe(0n);
+    expect(setSync(5, 2)).toBe(EINVAL);
+    expect(setSync(5, -1)).toBe(EINVAL);
+    expect(setSync(8, 0)).toBe(EINVAL);
+    expect(syncCount()).toBe(0n);
+  });
+
+  it('a request type the region dispatcher does not know is a broken invariant (decoding refuses it first)', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 core 1024');
+    harness.send(UlogRequestType.RESUME);
+    expect(invariantMessage(() => harness.send(18 as UlogRequestTypeCode))).toBe(
+      'request type 18 reached the region dispatcher',
+    );
+  });
+
+  it('§4.6 MARK_REGION only clears clean bits: a disk log writes them at the next FLUSH', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 disk log0 1024 nosync');
+    harness.send(UlogRequestType.RESUME);
+    harness.send(UlogRequestType.FLUSH);
+    const device = harness.world.device('log0');
+    const clean = () => {
+      const image = readDiskLogImage(device.durableContent, 8);
+      return Array.from({ length: 8 }, (_, region) => image.cleanBits.test(region));
+    };
+    expect(clean()).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(harness.send(UlogRequestType.MARK_REGION, regions(3, 6)).error).toBe(0);
+    expect(clean()).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(harness.send(UlogRequestType.FLUSH).error).toBe(0);
+    expect(clean()).toEqual([1, 1, 1, 0, 1, 1, 0, 1]);
+  });
+
+  it('a refused CTR leaves a note naming the uuid and the reason', () => {
+    const harness = new DaemonHarness({ regionsMax: 1000 });
+    expect(harness.ctr('1025024 core 1024')).toBe(EINVAL);
+    expect(harness.ctr('8192 core 1000', 2n)).toBe(EINVAL);
+    expect(harness.ctr('8192 nosuchlog 1024', 3n, 'other-uuid')).toBe(EINVAL);
+    expect(harness.messages[0]).toBe('CTR of "daemon-test" refused: more than 1000 regions');
+    expect(harness.messages[1]).toBe(
+      'CTR of "daemon-test" refused: Invalid region size "1000": expected a power of two from 2 to 8192 sectors (the target length)',
+    );
+    expect(harness.messages[2]).toMatch(
+      /^CTR of "other-uuid" refused: Unknown dirty log type "nosuchlog": expected one of /,
+    );
+    expect(harness.messages).toHaveLength(3);
+  });
+
+  it('the region limit estimates with the first all-digit argument: a device name with digits is not a region size', () => {
+    const harness = new DaemonHarness({ regionsMax: 1000 });
+    for (const [luid, device] of [
+      [1n, '253:3'],
+      [2n, 'x12'],
+      [3n, '12x'],
+    ] as const) {
+      expect(harness.ctr(`1024000 disk ${device} 2`, luid)).toBe(EINVAL);
+    }
+    expect(harness.messages).toEqual(
+      new Array(3).fill('CTR of "daemon-test" refused: more than 1000 regions'),
+    );
+    expect(harness.deviceRequests).toEqual([]);
+    expect(harness.ctr('1024000 disk 253:3 1024', 4n)).toBe(0);
+    expect(harness.daemon.logCount).toBe(1);
+  });
+
+  it('a CTR with no all-digit argument counts as 0 regions: a limit of 0 lets it through, a negative one refuses it', () => {
+    registerScriptedLog();
+    const open = new DaemonHarness({ regionsMax: 0 });
+    expect(open.ctr('8192 scripted')).toBe(0);
+    expect(open.ctr('8192 core 1024', 2n)).toBe(EINVAL);
+    const closed = new DaemonHarness({ regionsMax: -1 });
+    expect(closed.ctr('8192 scripted')).toBe(EINVAL);
+    expect(closed.messages).toEqual(['CTR of "daemon-test" refused: more than -1 regions']);
+  });
+
+  it('a log device is created big enough for a disk log at 2-sector regions, or at the log’s own need if larger', () => {
+    const harness = new DaemonHarness();
+    const sizes: Record<string, number> = {};
+    // 1024-byte header plus the bitmap in 64-bit words of ceil(length / 2) regions, in sectors.
+    for (const length of [128, 8192, 8193, 16384, 16385, 524288]) {
+      expect(harness.ctr(`${length} disk log-${length} 128`, BigInt(length))).toBe(0);
+      sizes[length] = harness.world.device(`log-${length}`).sizeSectors;
+    }
+    expect(sizes).toEqual({ 128: 3, 8192: 3, 8193: 4, 16384: 4, 16385: 5, 524288: 66 });
+    expect(harness.deviceRequests.map((request) => request.minimumSizeSectors)).toEqual([
+      3, 3, 4, 4, 5, 66,
+    ]);
+    const small = new DaemonHarness({ deviceSizeSectorsFor: () => 1 });
+    expect(small.ctr('524288 disk log0 2')).toBe(0);
+    expect(small.deviceRequests).toEqual([{ name: 'log0', minimumSizeSectors: 66 }]);
+  });
+
+  it('a backing log’s table event (a disk log’s failed device) becomes a daemon note', () => {
+    const harness = new DaemonHarness();
+    harness.ctr('8192 disk log0 1024');
+    harness.send(UlogRequestType.RESUME);
+    harness.world.device('log0').faults.fail({ writes: true });
+    expect(harness.send(UlogRequestType.FLUSH, regions(1)).error).toBe(EIO);
+    expect(harness.messages).toEqual(['event: dirty log device "log0" failed']);
   });
 });

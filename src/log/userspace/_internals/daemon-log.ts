@@ -131,8 +131,8 @@ export class DaemonLog {
       return { error: 0, result: 1, region: this.recoveringRegion };
     }
     const work = yield* this.backing.getResyncWork();
-    if (work.result < 0) return { error: work.result, result: 0, region: 0 };
-    if (work.result === 0) return { error: 0, result: 0, region: 0 };
+    // No work (0) and a failure (a negative errno) both hand nothing out: the error is the result.
+    if (work.result <= 0) return { error: work.result, result: 0, region: 0 };
     assert(
       work.region >= 0 && work.region < this.regionCount,
       `backing log handed out region ${work.region} of ${this.regionCount}`,
