@@ -261,6 +261,11 @@ describe('§1.4 text payloads', () => {
       errno: ENOSPC,
       message: /Status text "s+…" is 865 bytes: expected at most 864/,
     });
+    expectProtocolError(() => decodeUlogStatus(hex('31 09')), {
+      errno: EINVAL,
+      message:
+        /^Status text "1.*" has character 0x09 at 1: expected non-empty printable ASCII without NUL$/,
+    });
     expectProtocolError(() => decodeUlogStatus(hex('31 00')), {
       errno: EINVAL,
       message: /Status text has a NUL at byte 1 of 2/,

@@ -374,6 +374,15 @@ describe('§1.5 decode validation errors', () => {
     }
   });
 
+  it('§1.2 a uuid whose very first character is bad is refused too (at 0)', () => {
+    const bytes = good.slice();
+    bytes[8] = 0x20;
+    expectProtocolError(() => decodeUlogRequest(bytes), {
+      errno: EINVAL,
+      message: /uuid "[^"]*" has character 0x20 at 0: expected printable ASCII without spaces/,
+    });
+  });
+
   it('§1.2 bytes after the uuid NUL must be NUL padding', () => {
     const bytes = good.slice();
     bytes[100] = 0x5a;
