@@ -21,8 +21,8 @@ import { createDirtyLog } from '../../src/log/registry.js';
 import { Leg } from '../../src/mirror/leg.js';
 import { DELAYED_WAKE_TICKS, type MirrorFeatures, MirrorSet } from '../../src/mirror/mirror-set.js';
 import { DM_RH_DIRTY, type RegionState } from '../../src/mirror/region-hash.js';
+import { invariantMessage } from '../assert-test-kit.js';
 import {
-  invariantMessage,
   MirrorHarness,
   registerRecordingLogTypes,
   unregisterRecordingLogTypes,

@@ -9,7 +9,6 @@
 import { expect } from 'vitest';
 import { runTask } from '../../sim/run-task.js';
 import { World } from '../../sim/world.js';
-import { InvariantError } from '../../src/assert.js';
 import type { BlockDevice } from '../../src/block/block-device.js';
 import {
   InterposedDevice,
@@ -502,17 +501,6 @@ export class MirrorHarness {
     this.recorders.set(name, recorder);
     return recorder;
   }
-}
-
-/** The message of the InvariantError that `action` throws; fails the test if it throws none. */
-export function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
 }
 
 /**

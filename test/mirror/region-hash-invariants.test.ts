@@ -24,7 +24,8 @@ import {
   type RegionHashOptions,
 } from '../../src/mirror/region-hash.js';
 import type { RegionList } from '../../src/mirror/region-list.js';
-import { invariantMessage, regionBio } from './mirror-test-kit.js';
+import { invariantMessage } from '../assert-test-kit.js';
+import { regionBio } from './mirror-test-kit.js';
 
 const REGION_SECTORS = 8;
 const REGIONS = 16;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type ListedRegion, RegionList } from '../../src/mirror/region-list.js';
-import { invariantMessage } from './mirror-test-kit.js';
+import { invariantMessage } from '../assert-test-kit.js';
 
 interface Item extends ListedRegion {
   readonly name: string;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { World } from '../../../sim/world.js';
-import { InvariantError } from '../../../src/assert.js';
 import { immediate, spawn } from '../../../src/concurrency/blocking.js';
 import { EINVAL, EIO, ENOSPC, ESRCH, EWOULDBLOCK } from '../../../src/errno.js';
+import { invariantMessage } from '../../assert-test-kit.js';
 import '../../../src/log/builtin-logs.js';
 import { coreLogType } from '../../../src/log/core-log.js';
 import type { DirtyLog, DirtyLogContext, ResyncWork } from '../../../src/log/dirty-log.js';
@@ -125,16 +125,6 @@ function registerScriptedLog(): BackingScript {
     },
   });
   return script;
-}
-
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
 }
 
 afterEach(() => {

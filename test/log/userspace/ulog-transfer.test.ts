@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { World } from '../../../sim/world.js';
-import { InvariantError } from '../../../src/assert.js';
 import { type Blocking, spawn } from '../../../src/concurrency/blocking.js';
 import { EAGAIN, EINVAL, EIO, ENOSPC, ESRCH } from '../../../src/errno.js';
 import {
@@ -20,6 +19,7 @@ import {
   type UlogRoundTrip,
   UlogTransfer,
 } from '../../../src/log/userspace/index.js';
+import { invariantMessage } from '../../assert-test-kit.js';
 import { UserspaceHarness } from './userspace-test-kit.js';
 
 const LUID = 7n;
@@ -207,17 +207,6 @@ describe('dm_consult_userspace (§3)', () => {
 });
 
 const NO_DATA = new Uint8Array(0);
-
-/** Runs `action` and returns the message of the InvariantError it must throw. */
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
-}
 
 /** A channel driven by hand: it records each request and answers as `onSend`/`onRoundTrip` say. */
 class HandChannel implements UlogChannel {

@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import { InvariantError } from '../../../src/assert.js';
 import type { Blocking } from '../../../src/concurrency/blocking.js';
 import { EINVAL, EIO, ESRCH, EWOULDBLOCK } from '../../../src/errno.js';
 import { createDirtyLog } from '../../../src/log/registry.js';
@@ -21,6 +20,7 @@ import {
   UserspaceLog,
 } from '../../../src/log/userspace/index.js';
 import { TableError } from '../../../src/table/table-error.js';
+import { invariantMessage } from '../../assert-test-kit.js';
 import { UserspaceHarness } from './userspace-test-kit.js';
 
 const CORE = ['uuid-a', 'core', '1024'];
@@ -573,17 +573,6 @@ describe('errors and daemon restart: userspace_do_request (§2.7)', () => {
     ]);
   });
 });
-
-/** The message of the InvariantError `action` throws (fails the test when it throws nothing else). */
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
-}
 
 /** The private parts of a userspace log that the invariant tests corrupt. */
 interface UserspaceLogInternals {

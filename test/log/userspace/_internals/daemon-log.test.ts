@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { World } from '../../../../sim/world.js';
-import { InvariantError } from '../../../../src/assert.js';
 import { type Blocking, immediate, runNonBlocking } from '../../../../src/concurrency/blocking.js';
 import { EIO, EWOULDBLOCK } from '../../../../src/errno.js';
 import { type CoreLog, coreLogType } from '../../../../src/log/core-log.js';
 import type { DirtyLog, ResyncWork } from '../../../../src/log/dirty-log.js';
 import { DaemonLog } from '../../../../src/log/userspace/_internals/daemon-log.js';
+import { invariantMessage } from '../../../assert-test-kit.js';
 
 const REGION_COUNT = 8;
 const TARGET_LENGTH_SECTORS = REGION_COUNT * 1024;
@@ -50,16 +50,6 @@ function daemonLog(backing: DirtyLog): DaemonLog {
 /** Every backing call here is a core log's, which never blocks. */
 function run<T>(task: Blocking<T>): T {
   return runNonBlocking(task, 'a core-backed daemon log call');
-}
-
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
 }
 
 /** A served log over a spied core log, resumed, with `inSyncRegions` recovered. */

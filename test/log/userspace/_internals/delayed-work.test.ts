@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { World } from '../../../../sim/world.js';
-import { InvariantError } from '../../../../src/assert.js';
 import { type Blocking, spawn, waitFor } from '../../../../src/concurrency/blocking.js';
 import { DelayedWork } from '../../../../src/log/userspace/_internals/delayed-work.js';
+import { invariantMessage } from '../../../assert-test-kit.js';
 
 /** A work item that records when it ran and takes `durationTicks` to finish. */
 function harness(durationTicks = 0) {
@@ -110,13 +110,3 @@ describe('DelayedWork (the deferred flush’s delayed_work, §2.3)', () => {
     );
   });
 });
-
-function invariantMessage(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvariantError);
-    return (error as InvariantError).message;
-  }
-  return expect.unreachable('expected an InvariantError, but nothing was thrown');
-}
