@@ -7,8 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../../src/assert.js';
-import { runNonBlocking } from '../../../src/concurrency/blocking.js';
-import { parseLogContextArgs } from '../../../src/log/_internals/log-context.js';
+import { type Blocking, runNonBlocking } from '../../../src/concurrency/blocking.js';
+import {
+  LogContext,
+  type LogContextArgs,
+  parseLogContextArgs,
+} from '../../../src/log/_internals/log-context.js';
+import { settled, settledVoid } from '../../../src/log/_internals/settled.js';
+import { LeBitset } from '../../../src/log/bitset.js';
 import type { CoreLog } from '../../../src/log/core-log.js';
 import { createDirtyLog } from '../../../src/log/registry.js';
 import { TableError } from '../../../src/table/table-error.js';
@@ -17,6 +23,32 @@ import { LogHarness } from '../log-test-kit.js';
 /** The protected counters these tests corrupt. */
 interface Counters {
   syncCount: number;
+  syncSearch: number;
+}
+
+/** A log context over a clean bitset of `bitCount` bits, whatever its region count. */
+class BitsetSizedLog extends LogContext {
+  readonly typeName = 'bitset-sized';
+
+  constructor(args: LogContextArgs, bitCount: number) {
+    super(args, LeBitset.allocate(bitCount));
+  }
+
+  destroy(): Blocking<void> {
+    return settledVoid();
+  }
+
+  resume(): Blocking<number> {
+    return settled(0);
+  }
+
+  flush(): Blocking<number> {
+    return settled(0);
+  }
+
+  status(): Blocking<string> {
+    return settled(this.typeName);
+  }
 }
 
 function coreLog(args: string[], targetLengthSectors: number): CoreLog {
@@ -63,6 +95,28 @@ describe('sync_count checks (§9 (e))', () => {
     expect(() => log.checkInvariants()).toThrow(
       new InvariantError('sync_count -1 is outside [0, 4]'),
     );
+  });
+
+  it('checkInvariants names a negative sync_search (get_resync_work only moves it forward)', () => {
+    const log = coreLog(['8'], 32);
+    (log as unknown as Counters).syncSearch = 0;
+    expect(() => log.checkInvariants()).not.toThrow();
+    (log as unknown as Counters).syncSearch = -1;
+    expect(() => log.checkInvariants()).toThrow(new InvariantError('sync_search -1 is negative'));
+  });
+
+  it('the clean bitset must hold every region: a bitset one bit short is refused', () => {
+    const args = parseLogContextArgs(['8'], 8 * 65);
+    expect(args.regionCount).toBe(65);
+    expect(() => new BitsetSizedLog(args, 64)).toThrow(
+      new InvariantError('clean bitset smaller than the region count'),
+    );
+    const log = new BitsetSizedLog(args, 65);
+    expect([log.isCleanBit(64), now(log.isClean(64)), now(log.getSyncCount())]).toEqual([
+      true,
+      1,
+      0,
+    ]);
   });
 
   it('checkInvariants names a sync_count that differs from the sync bits set', () => {
