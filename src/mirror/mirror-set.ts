@@ -736,6 +736,7 @@ export class MirrorSet implements Target {
     const featureCount = (this.features.handleErrors ? 1 : 0) + (this.features.keepLog ? 1 : 0);
     if (featureCount > 0) {
       text += ` ${featureCount}`;
+      // Stryker disable next-line ConditionalExpression: equivalent — with any feature set, handle_errors is set (the constructor asserts keep_log implies it).
       if (this.features.handleErrors) text += ' handle_errors';
       if (this.features.keepLog) text += ' keep_log';
     }
