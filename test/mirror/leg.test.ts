@@ -43,7 +43,7 @@ describe('device_status_char (§4.2)', () => {
   });
 
   it('§4.2 the most severe type wins: F, then D, then S, then R', () => {
-    const all = [
+    const all: MirrorErrorType[] = [
       DM_RAID1_READ_ERROR,
       DM_RAID1_SYNC_ERROR,
       DM_RAID1_WRITE_ERROR,
@@ -67,10 +67,17 @@ describe('device_status_char (§4.2)', () => {
 
 describe('error type names', () => {
   it('name the kernel enum in order (the mirror events carry them)', () => {
-    expect(
-      [DM_RAID1_WRITE_ERROR, DM_RAID1_FLUSH_ERROR, DM_RAID1_SYNC_ERROR, DM_RAID1_READ_ERROR].map(
-        errorTypeName,
-      ),
-    ).toEqual(['WRITE_ERROR', 'FLUSH_ERROR', 'SYNC_ERROR', 'READ_ERROR']);
+    const types: MirrorErrorType[] = [
+      DM_RAID1_WRITE_ERROR,
+      DM_RAID1_FLUSH_ERROR,
+      DM_RAID1_SYNC_ERROR,
+      DM_RAID1_READ_ERROR,
+    ];
+    expect(types.map(errorTypeName)).toEqual([
+      'WRITE_ERROR',
+      'FLUSH_ERROR',
+      'SYNC_ERROR',
+      'READ_ERROR',
+    ]);
   });
 });
