@@ -127,6 +127,16 @@ function registerScriptedLog(): BackingScript {
   return script;
 }
 
+/** The clean bits of the first `regionCount` regions as the disk log device durably holds them. */
+function durableCleanBits(
+  harness: DaemonHarness,
+  deviceName: string,
+  regionCount: number,
+): number[] {
+  const image = readDiskLogImage(harness.world.device(deviceName).durableContent, regionCount);
+  return Array.from({ length: regionCount }, (_, region) => image.cleanBits.test(region));
+}
+
 afterEach(() => {
   unregisterDirtyLogType('spy-context');
   unregisterDirtyLogType('huge-status');
@@ -235,11 +245,7 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     }
     harness.send(UlogRequestType.CLEAR_REGION, regions(0, 1, 2, 3, 4, 5, 6, 7));
     harness.send(UlogRequestType.FLUSH);
-    const device = harness.world.device('log0');
-    const clean = () => {
-      const image = readDiskLogImage(device.durableContent, 8);
-      return Array.from({ length: 8 }, (_, region) => image.cleanBits.test(region));
-    };
+    const clean = () => durableCleanBits(harness, 'log0', 8);
     expect(clean()).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     expect(harness.send(UlogRequestType.FLUSH, regions(3, 5)).error).toBe(0);
     expect(clean()).toEqual([1, 1, 1, 0, 1, 0, 1, 1]);
@@ -513,11 +519,7 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     harness.ctr('8192 disk log0 1024 nosync');
     harness.send(UlogRequestType.RESUME);
     harness.send(UlogRequestType.FLUSH);
-    const device = harness.world.device('log0');
-    const clean = () => {
-      const image = readDiskLogImage(device.durableContent, 8);
-      return Array.from({ length: 8 }, (_, region) => image.cleanBits.test(region));
-    };
+    const clean = () => durableCleanBits(harness, 'log0', 8);
     expect(clean()).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     expect(harness.send(UlogRequestType.MARK_REGION, regions(3, 6)).error).toBe(0);
     expect(clean()).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
