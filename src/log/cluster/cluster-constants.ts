@@ -62,3 +62,6 @@ export type LogStateCode = (typeof LogState)[keyof typeof LogState];
 export const RESUME_OVERRIDE_RESUMED = 1000;
 /** `resume_override` after both bitmaps came from a checkpoint (1 for sync, 2 for clean). */
 export const RESUME_OVERRIDE_CHECKPOINT = 3;
+
+/** `-EPERM`: what `create_cluster_cpg` answers when corosync refuses the handle or the join. */
+export const EPERM = -1;
