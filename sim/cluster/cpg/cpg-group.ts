@@ -23,6 +23,12 @@ export class CpgGroup {
   readonly members: SimCpgHandle[] = [];
   /** Changes requested in this instant, all of one kind, not sequenced yet. */
   readonly pending: PendingMembershipChange[] = [];
+  /**
+   * Messages multicast while merged changes wait, in the order sent, as
+   * a ring holds messages while it reforms: after a confchg of joins,
+   * before a confchg of departures (so that they reach the old view).
+   */
+  readonly held: { readonly handle: SimCpgHandle; readonly message: Uint8Array }[] = [];
 
   constructor(name: string) {
     this.name = name;

@@ -22,7 +22,8 @@ export interface CpgModelOptions {
    * Joins (or leaves, or node and process deaths) requested in the same
    * instant, with no message multicast to the group between them, arrive
    * as one confchg listing them all, as corosync can deliver them after a
-   * ring change. cmirrord handles only the first entry of such a change
+   * ring change; messages multicast meanwhile are held and sequenced right
+   * after it. cmirrord handles only the first entry of such a change
    * (§4.10). Default false: one confchg per change.
    */
   readonly mergeMembershipChanges?: boolean;

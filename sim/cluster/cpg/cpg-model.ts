@@ -22,7 +22,8 @@
  *   more; what it multicast before it died was already sequenced and
  *   reaches every survivor.
  * - With `mergeMembershipChanges`, changes of one kind requested in the
- *   same instant arrive as one confchg.
+ *   same instant arrive as one confchg; messages multicast meanwhile are
+ *   held and sequenced right after it.
  *
  * @example
  * ```ts
@@ -189,8 +190,17 @@ export class CpgModel {
   private multicast(handle: SimCpgHandle, message: Uint8Array): void {
     const group = this.groups.get(handle.groupName ?? '');
     assert(group !== undefined, 'a multicast from a handle whose group does not exist');
+    if (this.merge && group.pending.length > 0) {
+      // The changes of this instant are merged into one confchg: the message waits behind it.
+      group.held.push({ handle, message });
+      return;
+    }
     // The sender's own join (and anything else requested before) comes first in the order.
     this.flush(group);
+    this.sequenceMessage(group, handle, message);
+  }
+
+  private sequenceMessage(group: CpgGroup, handle: SimCpgHandle, message: Uint8Array): void {
     assert(group.isMember(handle), 'a multicast from a handle outside the view');
     this.stats.messagesMulticast++;
     this.stats.bytesMulticast += message.length;
@@ -212,7 +222,12 @@ export class CpgModel {
   private depart(handle: SimCpgHandle, reason: CpgReasonCode): void {
     const group = this.groups.get(handle.groupName ?? '');
     if (group === undefined) return;
-    if (group.dropPendingJoin(handle)) return;
+    if (group.dropPendingJoin(handle)) {
+      // It dies before its join is sequenced: it never was a member, and what it sent is lost.
+      const kept = group.held.filter((held) => held.handle !== handle);
+      group.held.splice(0, group.held.length, ...kept);
+      return;
+    }
     if (!group.isMember(handle)) return;
     if (group.pending.some((change) => change.handle === handle)) return;
     this.requestChange(group.name, { kind: 'leave', handle, reason });
@@ -260,6 +275,8 @@ export class CpgModel {
     const changes = group.pending.splice(0);
     if (changes.length === 0) return;
     const joining = changes[0]!.kind === 'join';
+    // Messages held behind departures go out in the old view, before it shrinks.
+    if (!joining) this.releaseHeld(group);
     const leaverRecipients: SimCpgHandle[] = [];
     for (const change of changes) {
       assert(change.kind === changes[0]!.kind, 'a confchg mixing joins and leaves');
@@ -286,7 +303,18 @@ export class CpgModel {
     };
     this.stats.confchgs++;
     this.sequence(group, confchg, [...group.members, ...leaverRecipients]);
-    if (group.members.length === 0 && group.pending.length === 0) this.groups.delete(group.name);
+    // Messages held behind joins go out in the new view, their senders' joins included.
+    this.releaseHeld(group);
+    if (group.members.length === 0 && group.pending.length === 0 && group.held.length === 0) {
+      this.groups.delete(group.name);
+    }
+  }
+
+  private releaseHeld(group: CpgGroup): void {
+    for (const held of group.held.splice(0)) {
+      assert(group.isMember(held.handle), 'a held message from a handle outside the view');
+      this.sequenceMessage(group, held.handle, held.message);
+    }
   }
 
   /** Hands `event` to every live recipient, each after its own latency. */

@@ -52,7 +52,11 @@ export class TestNode {
   }
 
   /** Sends one kernel request; returns its seq. */
-  send(requestType: UlogRequestTypeCode, data: Uint8Array = new Uint8Array(0), version = 3): number {
+  send(
+    requestType: UlogRequestTypeCode,
+    data: Uint8Array = new Uint8Array(0),
+    version = 3,
+  ): number {
     const seq = this.seqNext++;
     const request: UlogRequest = {
       luid: BigInt(this.nodeid),
@@ -68,7 +72,10 @@ export class TestNode {
   }
 
   /** Sends one request and runs the world until its reply (or until idle); returns the reply or undefined. */
-  call(requestType: UlogRequestTypeCode, data: Uint8Array = new Uint8Array(0)): UlogRequest | undefined {
+  call(
+    requestType: UlogRequestTypeCode,
+    data: Uint8Array = new Uint8Array(0),
+  ): UlogRequest | undefined {
     const seq = this.send(requestType, data);
     this.cluster.world.scheduler.runUntil(() => this.replies.has(seq), { stepsMax: 200_000 });
     return this.replies.get(seq);
