@@ -240,7 +240,15 @@ export class LogC {
     return this.syncBits.test(region) === 1 || this.inSync ? 1 : 0;
   }
 
-  /** `clog_get_resync_work`, in its order (§4.6). */
+  /**
+   * `clog_get_resync_work`, in its order (§4.6). The cursor is checked
+   * before the re-request: once the last region is handed out the cursor
+   * equals the region count, so if that reply never reaches the kernel
+   * (a server crash before it is multicast), the kernel's resend is told
+   * "recovery finished" and the region stays out of sync, with
+   * `recovering_region` set, until a whole-cluster resume (inference;
+   * the simple daemon puts the re-request first instead).
+   */
   getResyncWork(originator: number): ClogResyncWork {
     if (this.syncSearch >= this.regionCount) return { result: 0, region: 0 };
     if (this.recoveringRegion !== -1) {

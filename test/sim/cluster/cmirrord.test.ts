@@ -97,7 +97,7 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(decodeUlogU64(cluster.node(2).call(UlogRequestType.GET_SYNC_COUNT)!.data)).toBe(7n);
   });
 
-  it('§4.9 clog_get_resync_work: a recoverer that crashes stalls recovery on the survivors ("someone already recovering")', () => {
+  it('§4.9 clog_get_resync_work: a recoverer that crashes stalls recovery on the survivors ("someone already recovering") until a whole-cluster suspend and resume', () => {
     const cluster = new TestCluster({ nodeCount: 3 });
     cluster.activate(CORE);
     const work = decodeUlogResyncWork(cluster.node(3).call(UlogRequestType.GET_RESYNC_WORK)!.data);
@@ -114,6 +114,17 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
       ).toEqual({ result: 0n, region: 0n });
       expect(cluster.node(nodeid).log!.recoveringRegion).toBe(0);
     }
+    // Only a whole-cluster suspend and resume clears it: clog_postsuspend resets recovering_region.
+    for (const nodeid of [1, 2]) {
+      expect(cluster.node(nodeid).call(UlogRequestType.POSTSUSPEND)?.error).toBe(0);
+    }
+    cluster.runForSeconds(4);
+    for (const nodeid of [1, 2])
+      expect(cluster.node(nodeid).call(UlogRequestType.RESUME)?.error).toBe(0);
+    cluster.settle();
+    expect(
+      decodeUlogResyncWork(cluster.node(2).call(UlogRequestType.GET_RESYNC_WORK)!.data),
+    ).toEqual({ result: 1n, region: 0n });
   });
 
   it('§4.6 clog_is_remote_recovering: any region out of sync is recovering, the hint is sync_search - 1, and a server PRESUSPEND answers {0, region_count}', () => {

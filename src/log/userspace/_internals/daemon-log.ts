@@ -139,16 +139,20 @@ export class DaemonLog {
   }
 
   /**
-   * GET_RESYNC_WORK in `clog_get_resync_work`'s order: nothing once the
-   * cursor has passed the end; the same region again while one is handed
-   * out ("re-requesting work"); then the newest priority region still out
-   * of sync; then the backing log's next region.
+   * GET_RESYNC_WORK: the same region again while one is handed out
+   * ("re-requesting work"); nothing once the cursor has passed the end;
+   * then the newest priority region still out of sync; then the backing
+   * log's next region. `clog_get_resync_work` checks the cursor first,
+   * which strands the last region when the reply handing it out is lost:
+   * the kernel's resend (a new seq, §3) is told "recovery finished" while
+   * the region stays out of sync and every write to it is requeued. The
+   * re-request comes first here, so a resend gets the region again.
    */
   *getResyncWork(): Blocking<DaemonResyncWork> {
-    if (this.syncSearch >= this.regionCount) return { error: 0, result: 0, region: 0 };
     if (this.recoveringRegion !== null) {
       return { error: 0, result: 1, region: this.recoveringRegion };
     }
+    if (this.syncSearch >= this.regionCount) return { error: 0, result: 0, region: 0 };
     for (let region = this.recoveryRequests.pop(); region !== undefined; ) {
       if ((yield* this.backing.inSync(region, true)) !== 1) return this.handOut(region);
       region = this.recoveryRequests.pop();

@@ -233,3 +233,17 @@ describe('DaemonLog (cmirrord’s bookkeeping beside a backing log, §4.6)', () 
     expect(run(log.isRemoteRecovering(5))).toEqual({ recovering: 1, hint: 0 });
   });
 });
+
+describe('DaemonLog: a resend after a lost reply (beyond clog_get_resync_work)', () => {
+  it('the last region handed out is handed out again after the cursor passed the end, so a lost reply cannot strand it', () => {
+    const { log } = resumedLog();
+    for (let step = 0; step < REGION_COUNT - 1; step++) {
+      run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    }
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: REGION_COUNT - 1 });
+    // The reply is lost; the kernel resends with a new seq and must get the same region.
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: REGION_COUNT - 1 });
+    run(log.setRegionSync(REGION_COUNT - 1, true));
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 0, region: 0 });
+  });
+});
