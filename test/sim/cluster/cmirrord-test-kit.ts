@@ -17,6 +17,7 @@ import {
   encodeUlogRegions,
   encodeUlogRequest,
   encodeUlogU64,
+  UlogProtocolError,
   type UlogRequest,
   UlogRequestType,
   type UlogRequestTypeCode,
@@ -44,7 +45,7 @@ export class TestNode {
       getDevice: (name, sectors) =>
         cluster.world.openDevice(name, sectors, { writeCache: cluster.logWriteCache }),
       sendToKernel: (bytes) => {
-        const reply = decodeUlogRequest(bytes, { direction: 'reply' });
+        const reply = decodeReply(bytes);
         this.replies.set(reply.seq, reply);
       },
       ...(options.rejoinDelay === undefined ? {} : { rejoinDelay: options.rejoinDelay }),
@@ -199,4 +200,27 @@ export class TestCluster {
 export function bits(log: LogC, which: 'clean' | 'sync', count = log.regionCount): string {
   const bitset = which === 'clean' ? log.cleanBits : log.syncBits;
   return Array.from({ length: count }, (_, region) => bitset.test(region)).join('');
+}
+
+/**
+ * A reply record as the kernel reads it: matched on seq. A NACK of a
+ * type-0 request echoes that header (type 0), which the strict decoder
+ * refuses; its seq and error are read from the header then.
+ */
+function decodeReply(bytes: Uint8Array): UlogRequest {
+  try {
+    return decodeUlogRequest(bytes, { direction: 'reply' });
+  } catch (error) {
+    if (!(error instanceof UlogProtocolError) || error.header === null) throw error;
+    const view = new DataView(error.header.buffer, error.header.byteOffset);
+    return {
+      luid: 0n,
+      uuid: '',
+      version: 0,
+      error: view.getInt32(144, true),
+      seq: view.getUint32(148, true),
+      requestType: 0 as UlogRequestTypeCode,
+      data: new Uint8Array(0),
+    };
+  }
 }

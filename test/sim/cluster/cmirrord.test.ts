@@ -354,3 +354,72 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(readDiskLogImage(cluster.device('log0').content, 8).valid).toBe(true);
   });
 });
+
+describe('cmirrord local.c routing (§4.3)', () => {
+  it('do_local_work: CLEAR is acknowledged before the cluster sees it; a cluster request on a log without a CPG is answered at once with cluster_send’s error', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    cluster.activate(CORE, [1]);
+    const node1 = cluster.node(1);
+    const seq = node1.send(UlogRequestType.CLEAR_REGION, encodeUlogRegions([1]));
+    // The ack is sent by the poll iteration that multicasts the clear, before any delivery.
+    cluster.world.scheduler.runFor(1);
+    expect(node1.replies.get(seq)?.error).toBe(0);
+    expect(node1.cpg?.workingList.length).toBe(0);
+    const node2 = cluster.node(2);
+    node2.ctr(CORE);
+    expect(node2.region(UlogRequestType.IS_CLEAN, 1)?.error).toBe(-2);
+    // Local requests read the pending replica: GET_REGION_SIZE works before the resume.
+    expect(decodeUlogU64(node2.call(UlogRequestType.GET_REGION_SIZE)!.data)).toBe(1024n);
+    expect(node2.region(UlogRequestType.IN_SYNC, 1)?.error).toBe(EINVAL);
+  });
+
+  it('kernel_recv: request_type 0 is NACKed with -EAGAIN, an unknown type is ignored without a reply (local.c)', () => {
+    const cluster = new TestCluster({ nodeCount: 1 });
+    cluster.activate(CORE);
+    const node = cluster.node(1);
+    const seq = node.send(UlogRequestType.GET_SYNC_COUNT);
+    cluster.settle();
+    expect(node.replies.get(seq)?.error).toBe(0);
+    const record = (type: number, seqValue: number) => {
+      const bytes = new Uint8Array(160);
+      new TextEncoder().encodeInto(UUID, bytes.subarray(8));
+      const view = new DataView(bytes.buffer);
+      view.setUint32(140, 3, true);
+      view.setUint32(148, seqValue, true);
+      view.setUint32(152, type, true);
+      return bytes;
+    };
+    node.process.deliver(record(0, 77), node.process.generation);
+    node.process.deliver(record(40, 78), node.process.generation);
+    cluster.settle();
+    expect(node.replies.get(77)?.error).toBe(-11);
+    expect(node.replies.has(78)).toBe(false);
+    expect(node.process.messages).toContain('Invalid log request received (40), ignoring.');
+  });
+
+  it('clog_dtr: a DTR on a log still in its CPG (no suspend first) leaves the CPG; the others see it go', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    cluster.activate(CORE);
+    expect(cluster.node(2).call(UlogRequestType.DTR)?.error).toBe(0);
+    cluster.settle();
+    expect(cluster.node(2).process.messages).toContain(`[${UUID}] DTR before SUS: leaving CPG`);
+    expect(cluster.node(2).log).toBeUndefined();
+    expect(cluster.node(1).cpg?.lowestId).toBe(1);
+    expect(cluster.cpg.members(UUID).map((member) => member.nodeid)).toEqual([1]);
+  });
+
+  it('clog_postsuspend: the reply comes only after the node’s own leave confchg (cpg_leave_callback)', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    cluster.activate(CORE);
+    const node2 = cluster.node(2);
+    const seq = node2.send(UlogRequestType.POSTSUSPEND);
+    // Its own POSTSUSPEND comes back after 50 µs; the leave confchg 50 µs after that.
+    cluster.world.scheduler.runFor(60);
+    expect(node2.cpg?.state).toBe(ClogCpgState.LEAVING);
+    expect(node2.replies.has(seq)).toBe(false);
+    cluster.settle();
+    expect(node2.replies.get(seq)?.error).toBe(0);
+    expect(node2.log?.resumeOverride).toBe(0);
+    expect(node2.process.daemon.logPendingList.length).toBe(1);
+  });
+});
