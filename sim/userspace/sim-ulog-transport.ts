@@ -1,6 +1,8 @@
 /**
  * The simulated kernel ⇄ daemon link, a {@link UlogChannel}: requests go
- * to the daemon's mailbox in send order after a latency, replies come back
+ * to the daemon's mailbox in send order after a latency (any
+ * {@link SimUlogDaemonEnd}: the simple daemon, or a cluster node's
+ * cmirrord), replies come back
  * as scheduler events. Loss, duplication and late replies are drawn from
  * the seed (streams `ulog.request` and `ulog.reply`), or injected one at a
  * time for model-based tests.
@@ -14,7 +16,7 @@ import type {
 } from '../../src/log/userspace/ulog-channel.js';
 import type { RandomSource, RandomStream } from '../../src/world/random-stream.js';
 import type { Scheduler } from '../../src/world/scheduler.js';
-import type { SimUlogDaemon } from './sim-ulog-daemon.js';
+import type { SimUlogDaemonEnd } from './sim-ulog-daemon-end.js';
 import type { ResolvedSimUlogFaults } from './sim-ulog-faults.js';
 
 /** Counters of the link. */
@@ -56,7 +58,7 @@ export class SimUlogTransport implements UlogChannel {
   private readonly faults: ResolvedSimUlogFaults;
   private readonly requestRandom: RandomStream;
   private readonly replyRandom: RandomStream;
-  private daemon: SimUlogDaemon | null = null;
+  private daemon: SimUlogDaemonEnd | null = null;
   private endpoint: UlogChannelEndpoint | null = null;
   /** When the last request reaches the daemon: later ones never arrive before it. */
   private lastArrivalTicks = 0;
@@ -78,8 +80,8 @@ export class SimUlogTransport implements UlogChannel {
     this.replyRandom = options.random.stream('ulog.reply');
   }
 
-  /** Connects the daemon end (once). */
-  connectDaemon(daemon: SimUlogDaemon): void {
+  /** Connects the daemon end (once): the simple daemon, or a node's cmirrord. */
+  connectDaemon(daemon: SimUlogDaemonEnd): void {
     if (this.daemon !== null) throw new RangeError('The simulated link already has a daemon');
     this.daemon = daemon;
   }
@@ -215,7 +217,7 @@ export class SimUlogTransport implements UlogChannel {
     return probability > 0 && random.nextBoolean(probability);
   }
 
-  private requireDaemon(): SimUlogDaemon {
+  private requireDaemon(): SimUlogDaemonEnd {
     if (this.daemon === null) throw new RangeError('The simulated link has no daemon connected');
     return this.daemon;
   }

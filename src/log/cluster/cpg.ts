@@ -15,14 +15,18 @@
  * and the owner's poll loop calls `dispatch`, which runs the callbacks.
  */
 
-/** `cs_error_t` values the daemon meets. */
+/** `cs_error_t` values the daemon meets (corosync's `corotypes.h`). */
 export const CS_OK = 1;
 export const CS_ERR_LIBRARY = 2;
 export const CS_ERR_TRY_AGAIN = 6;
 export const CS_ERR_INVALID_PARAM = 7;
 export const CS_ERR_BAD_HANDLE = 9;
+/** `cpg_join` while a leave is under way; `cpg_leave` while the join is (corosync's exec/cpg.c). */
+export const CS_ERR_BUSY = 10;
 export const CS_ERR_NOT_EXIST = 12;
-export const CS_ERR_EXIST = 18;
+/** `cpg_join` with a group name over {@link CPG_MAX_NAME_LENGTH}. */
+export const CS_ERR_NAME_TOO_LONG = 13;
+export const CS_ERR_EXIST = 14;
 
 /** A `cs_error_t`. */
 export type CsError = number;

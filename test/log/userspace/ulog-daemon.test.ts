@@ -1,13 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ulogMachineOf } from '../../../sim/userspace/ulog-machine.js';
 import { World } from '../../../sim/world.js';
-import { immediate, spawn } from '../../../src/concurrency/blocking.js';
+import { type Blocking, immediate, spawn } from '../../../src/concurrency/blocking.js';
 import { EINVAL, EIO, ENOSPC, ESRCH, EWOULDBLOCK } from '../../../src/errno.js';
+import { TICKS_PER_MILLISECOND } from '../../../src/world/scheduler.js';
 import { invariantMessage } from '../../assert-test-kit.js';
 import '../../../src/log/builtin-logs.js';
 import { coreLogType } from '../../../src/log/core-log.js';
 import type { DirtyLog, DirtyLogContext, ResyncWork } from '../../../src/log/dirty-log.js';
 import { readDiskLogImage } from '../../../src/log/disk-log-format.js';
-import { registerDirtyLogType, unregisterDirtyLogType } from '../../../src/log/registry.js';
+import {
+  createDirtyLog,
+  registerDirtyLogType,
+  unregisterDirtyLogType,
+} from '../../../src/log/registry.js';
 import {
   decodeUlogRemoteRecovering,
   decodeUlogResyncWork,
@@ -22,6 +28,7 @@ import {
   type UlogRequest,
   UlogRequestType,
   type UlogRequestTypeCode,
+  USERSPACE_LOG_TYPE_NAME,
 } from '../../../src/log/userspace/index.js';
 
 const UUID = 'daemon-test';
@@ -287,7 +294,7 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     expect(harness.send(UlogRequestType.SET_REGION_SYNC, bad).error).toBe(EINVAL);
   });
 
-  it('§4.6 IS_REMOTE_RECOVERING: any region not in sync is "recovering"; the hint is the first such; {0, count} after PRESUSPEND', () => {
+  it('§4.6 IS_REMOTE_RECOVERING: any region not in sync is "recovering"; the hint is sync_search - 1; {0, count} after PRESUSPEND', () => {
     const harness = new DaemonHarness();
     harness.ctr('8192 core 1024');
     harness.send(UlogRequestType.RESUME);
@@ -299,8 +306,8 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
       decodeUlogRemoteRecovering(
         harness.send(UlogRequestType.IS_REMOTE_RECOVERING, encodeUlogU64(region)).data,
       );
-    expect(ask(1)).toEqual({ isRecovering: 0n, inSyncHint: 3n });
-    expect(ask(5)).toEqual({ isRecovering: 1n, inSyncHint: 3n });
+    expect(ask(1)).toEqual({ isRecovering: 0n, inSyncHint: 2n });
+    expect(ask(5)).toEqual({ isRecovering: 1n, inSyncHint: 2n });
     harness.send(UlogRequestType.PRESUSPEND);
     expect(ask(5)).toEqual({ isRecovering: 0n, inSyncHint: 8n });
     harness.send(UlogRequestType.RESUME);
@@ -593,5 +600,71 @@ describe('the daemon request handler (§4.2, §4.6)', () => {
     harness.world.device('log0').faults.fail({ writes: true });
     expect(harness.send(UlogRequestType.FLUSH, regions(1)).error).toBe(EIO);
     expect(harness.messages).toEqual(['event: dirty log device "log0" failed']);
+  });
+});
+
+describe('liveness of a region that goes out of sync behind the resync cursor (cmirrord §4.6)', () => {
+  /**
+   * The kernel's own loop over the simple daemon: a `userspace` log of 8
+   * regions through the machine's transfer layer and simulated daemon, and
+   * kmirrord's passes as dm-raid1 makes them: `do_recovery` (GET_RESYNC_WORK,
+   * then SET_REGION_SYNC(r, 1) once the copy is done) and `do_writes`, which
+   * requeues a write to a region while `is_remote_recovering` says 1 and
+   * wakes again 200 ms later (§2.5).
+   */
+  function kernelOverSimpleDaemon(backing: string) {
+    const world = new World({ seed: 5 });
+    const machine = ulogMachineOf(world);
+    const log = createDirtyLog(
+      USERSPACE_LOG_TYPE_NAME,
+      {
+        scheduler: world.scheduler,
+        targetLengthSectors: 8 * 1024,
+        flushCallback: null,
+        getDevice: (name, minimumSizeSectors = 1) => world.openDevice(name, minimumSizeSectors),
+        raiseEvent: () => {},
+        userspaceTransfer: () => machine.transfer(),
+      },
+      ['liveness-uuid', ...backing.split(' ')],
+    );
+    const call = <T>(task: Blocking<T>): T => {
+      let result: { value: T } | null = null;
+      spawn(task, (value) => {
+        result = { value };
+      });
+      world.scheduler.runUntil(() => result !== null, { stepsMax: 100_000 });
+      expect(result, 'the kernel call finished').not.toBeNull();
+      return (result as unknown as { value: T }).value;
+    };
+    /**
+     * `ms->in_sync`: dm-raid1's do_recovery asks GET_SYNC_COUNT on every pass
+     * until the count is full (which also sets the kernel's in_sync_hint to
+     * the region count, §2.5), then stops asking.
+     */
+    let mirrorInSync = false;
+    /** One kmirrord pass: recover one region if there is work, then try the write to `region`. */
+    const pass = (region: number | null): boolean => {
+      const work = call(log.getResyncWork());
+      if (work.result === 1) call(log.setRegionSync(work.region, true));
+      if (!mirrorInSync) mirrorInSync = call(log.getSyncCount()) === 8;
+      const requeued = region !== null && call(log.isRemoteRecovering!(region)) === 1;
+      world.scheduler.runFor(200 * TICKS_PER_MILLISECOND);
+      return requeued;
+    };
+    return { log, call, pass };
+  }
+
+  it('§4.6 (cmirrord: hint sync_search - 1) a write to a region set out of sync behind the resync cursor goes through instead of requeueing forever', () => {
+    for (const backing of ['core 1024', 'disk log0 1024']) {
+      const { log, call, pass } = kernelOverSimpleDaemon(backing);
+      expect(call(log.resume())).toBe(0);
+      // The initial resync recovers regions 0 to 4; the resync cursor stands at 5.
+      for (let step = 0; step < 5; step++) pass(null);
+      // A leg failure marks region 2 out of sync (dm_rh_mark_nosync → set_region_sync(2, 0)).
+      call(log.setRegionSync(2, false));
+      let passes = 0;
+      while (pass(2) && passes < 20) passes++;
+      expect(passes, `${backing}: passes the write to region 2 was requeued`).toBeLessThan(20);
+    }
   });
 });

@@ -13,8 +13,15 @@
  * - SET_REGION_SYNC(r, 1) on a region already in sync does nothing
  *   (cmirrord checks the bit; a core log would over-count);
  * - IS_REMOTE_RECOVERING answers "recovering" for any region not in sync,
- *   `{0, region_count}` after PRESUSPEND, and a hint: the first region not
- *   in sync;
+ *   `{0, region_count}` after PRESUSPEND, and cmirrord's hint: the resync
+ *   cursor less one (`sync_search - 1`, the region count once the cursor
+ *   has passed the end). A region asked about while out of sync goes on a
+ *   priority list that GET_RESYNC_WORK serves first, so a write waiting
+ *   on a region ahead of the cursor pulls it forward, and a region that
+ *   went out of sync behind the cursor never holds a write back: the
+ *   kernel caches the hint and lets writes below it through (§2.5). (A
+ *   hint of "the first region not in sync" would requeue every write to
+ *   such a region for as long as the mirror stays up.)
  * - a second RESUME without a suspend in between does nothing (cmirrord's
  *   "additional resume issued before suspend"), so a duplicate cannot make
  *   a disk log re-read its bitmap and forget what it learned since.
@@ -53,8 +60,14 @@ export class DaemonLog {
   private recoveringRegion: number | null = null;
   /** `recovery_halted`: PRESUSPEND until RESUME. */
   private recoveryHalted = false;
-  /** Every region below it was in sync when last looked at. */
-  private hintCursor = 0;
+  /**
+   * `sync_search`: one past the last region the backing log handed out,
+   * `region_count + 1` once it had no more (cmirrord's 34cbedcea), 0 after
+   * resume. Priority regions do not move it.
+   */
+  private syncSearch = 0;
+  /** `recovery_request_list`: regions a write waits on, served last-in first-out. */
+  private readonly recoveryRequests: number[] = [];
 
   constructor(options: {
     readonly uuid: string;
@@ -107,7 +120,7 @@ export class DaemonLog {
     if (this.lifeState === 'resumed' && !this.recoveryHalted) return 0;
     this.recoveryHalted = false;
     this.recoveringRegion = null;
-    this.hintCursor = 0;
+    this.syncSearch = 0;
     const result = yield* this.backing.resume();
     this.lifeState = 'resumed';
     return result;
@@ -125,20 +138,42 @@ export class DaemonLog {
     }
   }
 
-  /** GET_RESYNC_WORK with the re-request rule. */
+  /**
+   * GET_RESYNC_WORK: the same region again while one is handed out
+   * ("re-requesting work"); nothing once the cursor has passed the end;
+   * then the newest priority region still out of sync; then the backing
+   * log's next region. `clog_get_resync_work` checks the cursor first,
+   * which strands the last region when the reply handing it out is lost:
+   * the kernel's resend (a new seq, §3) is told "recovery finished" while
+   * the region stays out of sync and every write to it is requeued. The
+   * re-request comes first here, so a resend gets the region again.
+   */
   *getResyncWork(): Blocking<DaemonResyncWork> {
     if (this.recoveringRegion !== null) {
       return { error: 0, result: 1, region: this.recoveringRegion };
     }
+    if (this.syncSearch >= this.regionCount) return { error: 0, result: 0, region: 0 };
+    for (let region = this.recoveryRequests.pop(); region !== undefined; ) {
+      if ((yield* this.backing.inSync(region, true)) !== 1) return this.handOut(region);
+      region = this.recoveryRequests.pop();
+    }
     const work = yield* this.backing.getResyncWork();
+    if (work.result === 0) this.syncSearch = this.regionCount + 1;
     // No work (0) and a failure (a negative errno) both hand nothing out: the error is the result.
     if (work.result <= 0) return { error: work.result, result: 0, region: 0 };
     assert(
       work.region >= 0 && work.region < this.regionCount,
       `backing log handed out region ${work.region} of ${this.regionCount}`,
     );
-    this.recoveringRegion = work.region;
-    return { error: 0, result: 1, region: work.region };
+    this.syncSearch = work.region + 1;
+    return this.handOut(work.region);
+  }
+
+  /** Records `region` as the one being recovered and answers it. */
+  private handOut(region: number): DaemonResyncWork {
+    assert(this.recoveringRegion === null, 'a second region handed out while one recovers');
+    this.recoveringRegion = region;
+    return { error: 0, result: 1, region };
   }
 
   /** SET_REGION_SYNC: settles a handed-out region; idempotent for in_sync = 1. */
@@ -147,19 +182,28 @@ export class DaemonLog {
     // when an old duplicate arrives after the next region was handed out.
     if (this.recoveringRegion === region) this.recoveringRegion = null;
     if (inSync && (yield* this.backing.inSync(region, true)) === 1) return;
-    if (!inSync) this.hintCursor = Math.min(this.hintCursor, region);
     yield* this.backing.setRegionSync(region, inSync);
   }
 
-  /** IS_REMOTE_RECOVERING: `{is_recovering, in_sync_hint}`. */
+  /**
+   * IS_REMOTE_RECOVERING: `{is_recovering, in_sync_hint}` as
+   * `clog_is_remote_recovering` answers, with a region out of sync and not
+   * being recovered put on the priority list once.
+   */
   *isRemoteRecovering(region: number): Blocking<{ recovering: number; hint: number }> {
     if (this.recoveryHalted) return { recovering: 0, hint: this.regionCount };
-    const inSync = yield* this.backing.inSync(region, true);
-    // Advance the hint past regions in sync; each region is passed at most once per resume.
-    while (this.hintCursor < this.regionCount) {
-      if ((yield* this.backing.inSync(this.hintCursor, true)) !== 1) break;
-      this.hintCursor++;
+    const recovering = (yield* this.backing.inSync(region, true)) === 1 ? 0 : 1;
+    if (
+      recovering === 1 &&
+      region !== this.recoveringRegion &&
+      !this.recoveryRequests.includes(region)
+    ) {
+      this.recoveryRequests.push(region);
     }
-    return { recovering: inSync === 1 ? 0 : 1, hint: this.hintCursor };
+    assert(
+      this.recoveryRequests.length <= this.regionCount,
+      'the priority list holds a region twice',
+    );
+    return { recovering, hint: this.syncSearch > 0 ? this.syncSearch - 1 : 0 };
   }
 }

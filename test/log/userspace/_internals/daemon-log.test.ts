@@ -92,8 +92,8 @@ describe('DaemonLog (cmirrord’s bookkeeping beside a backing log, §4.6)', () 
     expect(core.isCleanBit(1)).toBe(true);
     run(log.setRegionSync(1, true));
     expect(run(core.getSyncCount())).toBe(2);
-    expect(run(log.isRemoteRecovering(1))).toEqual({ recovering: 0, hint: 2 });
-    expect(asked.length).toBeGreaterThanOrEqual(6);
+    expect(run(log.isRemoteRecovering(1))).toEqual({ recovering: 0, hint: 0 });
+    expect(asked.length).toBeGreaterThanOrEqual(5);
     expect(asked.filter((call) => !call.canBlock)).toEqual([]);
   });
 
@@ -150,50 +150,100 @@ describe('DaemonLog (cmirrord’s bookkeeping beside a backing log, §4.6)', () 
     expect(run(log.isRemoteRecovering(5))).toEqual({ recovering: 1, hint: 0 });
   });
 
-  it('§4.6 with every region in sync the hint is the region count, and no region past the log is asked', () => {
-    const { core, asked } = spiedCoreLog(['1024', 'nosync']);
-    const log = daemonLog(core);
-    run(log.resume());
-    expect(run(log.isRemoteRecovering(7))).toEqual({ recovering: 0, hint: REGION_COUNT });
-    expect(asked.map((call) => call.region)).toEqual([7, 0, 1, 2, 3, 4, 5, 6, 7]);
-    // The cursor stays at the end: the next answer asks about the named region only.
-    expect(run(log.isRemoteRecovering(2))).toEqual({ recovering: 0, hint: REGION_COUNT });
-    expect(asked.map((call) => call.region).slice(9)).toEqual([2]);
+  it('§4.6 the hint is sync_search - 1: 0 before any work, the region being recovered after each hand-out, the region count once the backing log has no more (34cbedcea)', () => {
+    const { log } = resumedLog();
+    expect(run(log.isRemoteRecovering(0))).toEqual({ recovering: 1, hint: 0 });
+    run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    for (const region of [1, 2, 3]) {
+      expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region });
+      // Asking about the region being recovered queues nothing, so the order is kept.
+      expect(run(log.isRemoteRecovering(region))).toEqual({ recovering: 1, hint: region });
+      run(log.setRegionSync(region, true));
+    }
+    const { core } = spiedCoreLog(['1024', 'nosync']);
+    const synced = daemonLog(core);
+    run(synced.resume());
+    expect(run(synced.isRemoteRecovering(7))).toEqual({ recovering: 0, hint: 0 });
+    expect(run(synced.getResyncWork())).toEqual({ error: 0, result: 0, region: 0 });
+    expect(run(synced.isRemoteRecovering(7))).toEqual({ recovering: 0, hint: REGION_COUNT });
   });
 
-  it('§2.5 the hint moves back to a region set out of sync, and forward again once it is back in sync', () => {
-    const { log } = resumedLog([0, 1, 2, 3, 4]);
-    expect(run(log.isRemoteRecovering(6))).toEqual({ recovering: 1, hint: 5 });
-    run(log.setRegionSync(1, false));
-    expect(run(log.isRemoteRecovering(6))).toEqual({ recovering: 1, hint: 1 });
-    expect(run(log.isRemoteRecovering(1))).toEqual({ recovering: 1, hint: 1 });
-    // A region past the cursor going out of sync leaves the cursor where it is.
+  it('§4.6 a region asked about while out of sync is pulled forward: served before the cursor, newest first, and the cursor stays', () => {
+    const { log } = resumedLog();
+    expect(run(log.getResyncWork()).region).toBe(0);
+    run(log.setRegionSync(0, true));
+    // Asked about twice, region 6 is queued once; region 4 after it is served first.
+    for (const region of [6, 6, 4]) expect(run(log.isRemoteRecovering(region)).recovering).toBe(1);
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 4 });
+    expect(run(log.isRemoteRecovering(0))).toEqual({ recovering: 0, hint: 0 });
+    run(log.setRegionSync(4, true));
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 6 });
+    run(log.setRegionSync(6, true));
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 1 });
+  });
+
+  it('§4.6 the region being recovered is not queued, and a queued region back in sync when its turn comes is skipped', () => {
+    const { log } = resumedLog();
+    expect(run(log.getResyncWork()).region).toBe(0);
+    expect(run(log.isRemoteRecovering(0))).toEqual({ recovering: 1, hint: 0 });
+    run(log.isRemoteRecovering(5));
+    run(log.setRegionSync(0, true));
+    // Region 5 is recovered some other way before its turn: the list skips it.
+    run(log.setRegionSync(5, true));
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 1 });
+  });
+
+  it('§4.6 a region set out of sync behind the cursor is below the hint, so the kernel lets writes to it through', () => {
+    const { log } = resumedLog();
+    for (let step = 0; step < 5; step++)
+      run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    run(log.setRegionSync(2, false));
+    expect(run(log.isRemoteRecovering(2))).toEqual({ recovering: 1, hint: 4 });
+    // It was asked about, so it is pulled forward and recovered next.
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 2 });
+  });
+
+  it('§4.6 once the cursor has passed the end there is no work, priority list or not (clog_get_resync_work checks sync_search first)', () => {
+    const { log } = resumedLog();
+    for (let step = 0; step < REGION_COUNT; step++) {
+      run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    }
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 0, region: 0 });
     run(log.setRegionSync(3, false));
-    expect(run(log.isRemoteRecovering(6))).toEqual({ recovering: 1, hint: 1 });
-    run(log.setRegionSync(1, true));
-    expect(run(log.isRemoteRecovering(6))).toEqual({ recovering: 1, hint: 3 });
+    // The last hand-out left the cursor at the region count, which already means "finished":
+    // the backing log is not asked again, so the cursor never reaches region_count + 1.
+    expect(run(log.isRemoteRecovering(3))).toEqual({ recovering: 1, hint: REGION_COUNT - 1 });
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 0, region: 0 });
+    // The next resume rewinds the cursor, and region 3 is found again.
+    run(log.presuspend());
+    run(log.resume());
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: 3 });
   });
 
-  it('the hint cursor moves back only for SET_REGION_SYNC(r, 0): an in_sync = 1 call resumes the scan where it stopped', () => {
-    const { log, core, asked } = resumedLog([0, 1, 2, 3, 4, 5]);
-    expect(run(log.isRemoteRecovering(7)).hint).toBe(6);
-    // Regions 2 and 3 leave sync behind the daemon's back, which no daemon request can do: only
-    // then can a region below the cursor be out of sync when SET_REGION_SYNC(r, 1) names it.
-    run(core.setRegionSync(2, false));
-    run(core.setRegionSync(3, false));
-    run(log.setRegionSync(2, true));
-    const from = asked.length;
-    expect(run(log.isRemoteRecovering(7))).toEqual({ recovering: 1, hint: 6 });
-    expect(asked.slice(from).map((call) => call.region)).toEqual([7, 6]);
-  });
-
-  it('§4.6 after PRESUSPEND IS_REMOTE_RECOVERING is {0, region count}; RESUME lifts it and rewinds the hint', () => {
-    const { log, asked } = resumedLog([0, 1]);
+  it('§4.6 after PRESUSPEND IS_REMOTE_RECOVERING is {0, region count} and asks nothing; RESUME lifts it and rewinds the hint', () => {
+    const { log, asked } = resumedLog();
+    run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    run(log.getResyncWork());
+    expect(run(log.isRemoteRecovering(5)).hint).toBe(1);
     run(log.presuspend());
     const from = asked.length;
     expect(run(log.isRemoteRecovering(5))).toEqual({ recovering: 0, hint: REGION_COUNT });
     expect(asked.length).toBe(from);
     run(log.resume());
-    expect(run(log.isRemoteRecovering(5))).toEqual({ recovering: 1, hint: 2 });
+    expect(run(log.isRemoteRecovering(5))).toEqual({ recovering: 1, hint: 0 });
+  });
+});
+
+describe('DaemonLog: a resend after a lost reply (beyond clog_get_resync_work)', () => {
+  it('the last region handed out is handed out again after the cursor passed the end, so a lost reply cannot strand it', () => {
+    const { log } = resumedLog();
+    for (let step = 0; step < REGION_COUNT - 1; step++) {
+      run(log.setRegionSync(run(log.getResyncWork()).region, true));
+    }
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: REGION_COUNT - 1 });
+    // The reply is lost; the kernel resends with a new seq and must get the same region.
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 1, region: REGION_COUNT - 1 });
+    run(log.setRegionSync(REGION_COUNT - 1, true));
+    expect(run(log.getResyncWork())).toEqual({ error: 0, result: 0, region: 0 });
   });
 });
