@@ -32,20 +32,17 @@ import {
 import { stampWriteData } from '../../sim/workload/payload.js';
 import { assert } from '../../src/assert.js';
 import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
-import { isZeroSector, sectorHashes } from './_internals/sector-hash.js';
+import { isZeroSector, sectorHashesInto } from './_internals/sector-hash.js';
+import { SectorHashStore } from './_internals/sector-hash-store.js';
 
-/** A write whose every sector is zeros shares this marker instead of a hash array. */
-const ALL_ZERO = 'zero';
 const ZERO_SECTOR = new Uint8Array(SECTOR_SIZE_BYTES);
 /** A sector no write stamps: judging it asks the history what was expected. */
 const FOREIGN_SECTOR = new Uint8Array(SECTOR_SIZE_BYTES).fill(0xa5);
 
-/** What a write put on each of its sectors: two hash words per sector, or all zeros. */
-type WrittenContent = Uint32Array | typeof ALL_ZERO;
-
 export class ContentOracle {
   readonly history = new WriteHistory();
-  private readonly content = new Map<number, WrittenContent>();
+  private readonly content = new SectorHashStore();
+  private readonly sectorScratch = new Uint32Array(2);
   private writeIdNext = 1;
 
   /** Writes (and discards) issued so far. */
@@ -56,17 +53,21 @@ export class ContentOracle {
   /** Records a write of `data` at `sector`; returns its id for {@link completeWrite}. */
   issueWrite(sector: number, data: Uint8Array, fua: boolean): number {
     assert(data.length > 0 && data.length % SECTOR_SIZE_BYTES === 0, 'a write is whole sectors');
-    return this.issue('write', sector, data.length / SECTOR_SIZE_BYTES, fua, sectorHashes(data));
+    const id = this.issue('write', sector, data.length / SECTOR_SIZE_BYTES, fua);
+    this.content.addData(id, data);
+    return id;
   }
 
   /** Records a write of zeros (WRITE_ZEROES is written as zeros, §3.2). */
   issueZeroes(sector: number, sectorCount: number, fua: boolean): number {
-    return this.issue('write', sector, sectorCount, fua, ALL_ZERO);
+    const id = this.issue('write', sector, sectorCount, fua);
+    this.content.addZero(id);
+    return id;
   }
 
   /** Records a discard: afterwards its sectors may read as zeros. */
   issueDiscard(sector: number, sectorCount: number): number {
-    return this.issue('discard', sector, sectorCount, false, ALL_ZERO);
+    return this.issue('discard', sector, sectorCount, false);
   }
 
   completeWrite(id: number, failed: boolean): void {
@@ -139,11 +140,9 @@ export class ContentOracle {
     sector: number,
     sectorCount: number,
     fua: boolean,
-    content: WrittenContent,
   ): number {
     const id = this.writeIdNext++;
     this.history.issueWrite({ id, kind, sector, sectorCount, fua });
-    this.content.set(id, content);
     return id;
   }
 
@@ -159,11 +158,15 @@ export class ContentOracle {
   ): SectorViolation | null {
     const zero = isZeroSector(bytes);
     if (zero && check(ZERO_SECTOR) === null) return null;
-    const [hashHigh, hashLow] = zero ? [0, 0] : sectorHashes(bytes);
+    const hashes = this.sectorScratch;
+    if (zero) hashes.fill(0);
+    else sectorHashesInto(bytes, hashes, 0);
+    const hashHigh = hashes[0]!;
+    const hashLow = hashes[1]!;
     let matched: number | null = null;
     for (const candidate of this.history.writeIdsAt(sector)) {
       const writeId = candidate > 0 ? candidate : this.history.write(candidate)!.pinnedWriteId;
-      if (writeId <= 0 || !this.holds(writeId, sector, zero, hashHigh!, hashLow!)) continue;
+      if (writeId <= 0 || !this.holds(writeId, sector, zero, hashHigh, hashLow)) continue;
       matched = writeId;
       if (check(stampWriteData(writeId, sector, 1)) === null) return null;
     }
@@ -186,11 +189,7 @@ export class ContentOracle {
     hashLow: number,
   ): boolean {
     const write = this.history.write(writeId);
-    const content = this.content.get(writeId);
-    if (write === undefined || content === undefined) return false;
-    if (write.kind === 'discard') return false;
-    if (content === ALL_ZERO) return zero;
-    const index = 2 * (sector - write.sector);
-    return !zero && content[index] === hashHigh && content[index + 1] === hashLow;
+    if (write === undefined || write.kind === 'discard') return false;
+    return this.content.holds(writeId, sector - write.sector, zero, hashHigh, hashLow);
   }
 }

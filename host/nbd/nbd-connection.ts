@@ -77,7 +77,8 @@ export class NbdConnection {
   private phase: Phase = 'handshake';
   private inFlight = 0;
   private disconnecting = false;
-  private corked = false;
+  private outgoing: Uint8Array[] = [];
+  private flushQueued = false;
   private paused = false;
   /** Requests answered on this connection. */
   replies = 0;
@@ -240,19 +241,43 @@ export class NbdConnection {
     }
   }
 
-  /** Replies made in one turn of the event loop leave in one write. */
+  /**
+   * Replies made in one turn of the event loop leave together: small ones
+   * are joined into one buffer (one syscall, not one per 16-byte reply),
+   * large READ data goes out as it is, without a copy.
+   */
   private send(bytes: Uint8Array): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    this.outgoing.push(bytes);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    process.nextTick(() => this.flushOutgoing());
+  }
+
+  private flushOutgoing(): void {
+    this.flushQueued = false;
+    const pieces = this.outgoing;
+    this.outgoing = [];
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) return;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const emit = () => {
+      if (batch.length === 1) socket.write(batch[0]!);
+      else if (batch.length > 1) socket.write(joinBytes(batch, batchBytes));
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const piece of pieces) {
+      if (piece.length >= JOIN_PIECE_BYTES_MAX) {
+        emit();
+        socket.write(piece);
+      } else {
+        batch.push(piece);
+        batchBytes += piece.length;
+      }
     }
-    socket.write(bytes);
+    emit();
   }
 
   /** Pauses reading while too much is in flight or queued to send; resumes when it eases. */
@@ -269,6 +294,19 @@ export class NbdConnection {
       if (this.input.length > 0) this.process();
     }
   }
+}
+
+/** Replies shorter than this are joined into one buffer per turn of the event loop. */
+const JOIN_PIECE_BYTES_MAX = 16 * 1024;
+
+function joinBytes(pieces: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const joined = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const piece of pieces) {
+    joined.set(piece, offset);
+    offset += piece.length;
+  }
+  return joined;
 }
 
 function describe(request: NbdRequest): string {

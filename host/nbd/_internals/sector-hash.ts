@@ -14,8 +14,18 @@ const SCRATCH_BYTES = new Uint8Array(SCRATCH.buffer);
 
 /** Two words per sector of `data` (whole sectors): high lane, low lane. */
 export function sectorHashes(data: Uint8Array): Uint32Array {
+  const hashes = new Uint32Array((2 * data.length) / SECTOR_SIZE_BYTES);
+  sectorHashesInto(data, hashes, 0);
+  return hashes;
+}
+
+/** Writes two words per sector of `data` into `target` from word `targetOffset`. */
+export function sectorHashesInto(
+  data: Uint8Array,
+  target: Uint32Array,
+  targetOffset: number,
+): void {
   const sectors = data.length / SECTOR_SIZE_BYTES;
-  const hashes = new Uint32Array(2 * sectors);
   const aligned = PLATFORM_LITTLE_ENDIAN && data.byteOffset % 4 === 0;
   const words = aligned ? new Uint32Array(data.buffer, data.byteOffset, data.length / 4) : null;
   for (let sector = 0; sector < sectors; sector++) {
@@ -38,10 +48,9 @@ export function sectorHashes(data: Uint8Array): Uint32Array {
       lane2 = Math.imul(lane2 + word, 0x1b873593);
       lane2 = (lane2 << 13) | (lane2 >>> 19);
     }
-    hashes[2 * sector] = finalMix(lane1 ^ 0x2545f491);
-    hashes[2 * sector + 1] = finalMix(lane2 ^ 0x6a09e667);
+    target[targetOffset + 2 * sector] = finalMix(lane1 ^ 0x2545f491);
+    target[targetOffset + 2 * sector + 1] = finalMix(lane2 ^ 0x6a09e667);
   }
-  return hashes;
 }
 
 /** Whether a 512-byte sector is all zeros. */

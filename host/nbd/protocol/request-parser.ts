@@ -13,6 +13,7 @@
  * Whether a request is valid is not decided here (see request-validation).
  */
 import { assert } from '../../../src/assert.js';
+import { ByteSlab } from '../../../src/block/byte-slab.js';
 import type { ByteQueue } from './byte-queue.js';
 import {
   NBD_CMD_WRITE,
@@ -58,6 +59,8 @@ interface PartialWrite {
 /** A per-connection request framer (see the file comment). */
 export class NbdRequestParser {
   private partial: PartialWrite | null = null;
+  /** Payloads live until their write completes: small ones share slabs (no ArrayBuffer each). */
+  private readonly payloads = new ByteSlab();
 
   /** True while a WRITE's payload is still arriving. */
   get midPayload(): boolean {
@@ -87,7 +90,11 @@ export class NbdRequestParser {
         };
       }
       const keep = header.length <= PAYLOAD_BYTES_MAX;
-      this.partial = { header, buffer: keep ? new Uint8Array(header.length) : null, received: 0 };
+      this.partial = {
+        header,
+        buffer: keep ? this.payloads.alloc(header.length) : null,
+        received: 0,
+      };
     }
     return this.continuePayload(input);
   }
