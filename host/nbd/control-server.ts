@@ -35,6 +35,7 @@ export class ControlRequestError extends RangeError {
   override name = 'ControlRequestError';
 }
 
+/** A route's answer; its body may be a promise (a power cut waits for requests in flight). */
 type Route = (query: URLSearchParams) => { readonly type: 'json' | 'text'; readonly body: unknown };
 
 export class ControlServer {
@@ -115,17 +116,29 @@ export class ControlServer {
       });
       return;
     }
+    let answer: ReturnType<Route>;
     try {
-      const answer = entry.route(url.searchParams);
-      if (answer.type === 'text') {
-        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        response.end(answer.body as string);
-      } else reply(response, 200, answer.body);
+      answer = entry.route(url.searchParams);
     } catch (error) {
-      const status = error instanceof RangeError || error instanceof SyntaxError ? 400 : 500;
-      if (status === 500) this.log(`control ${url.pathname}: ${(error as Error).stack ?? error}`);
-      reply(response, status, { error: (error as Error).message });
+      this.fail(response, url.pathname, error);
+      return;
     }
+    Promise.resolve(answer.body).then(
+      (body) => {
+        if (answer.type === 'text') {
+          response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+          response.end(body as string);
+        } else reply(response, 200, body);
+      },
+      (error: unknown) => this.fail(response, url.pathname, error),
+    );
+  }
+
+  /** 400 for a request that names something wrong, 500 (and a log line) for anything else. */
+  private fail(response: ServerResponse, path: string, error: unknown): void {
+    const status = error instanceof RangeError || error instanceof SyntaxError ? 400 : 500;
+    if (status === 500) this.log(`control ${path}: ${(error as Error).stack ?? error}`);
+    reply(response, status, { error: (error as Error).message });
   }
 }
 

@@ -98,6 +98,16 @@ export class ExportMetrics {
     this.latency.get(type)?.observe(latencyTicks);
   }
 
+  /** Requests of command `type` answered so far (refused ones included). */
+  requestCount(type: number): number {
+    return this.requests.get(type) ?? 0;
+  }
+
+  /** Requests of command `type` answered with an error so far. */
+  errorCount(type: number): number {
+    return this.errors.get(type) ?? 0;
+  }
+
   /** A request was refused before it reached the mirror (validation). */
   refused(type: number): void {
     this.requests.set(type, (this.requests.get(type) ?? 0) + 1);

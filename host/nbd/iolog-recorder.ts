@@ -4,7 +4,7 @@
  * run --workload fio:FILE` replays), so a real client's traffic becomes a
  * reproducible crash test. One line per request, in the order requests
  * entered the simulated world, stamped with the simulated time in
- * microseconds: READ → `read`, WRITE and WRITE_ZEROES → `write`, TRIM →
+ * microseconds since the recording began (fio's convention): READ → `read`, WRITE and WRITE_ZEROES → `write`, TRIM →
  * `trim`, FLUSH → `sync`. BLOCK_STATUS moves no data and is not recorded;
  * an iolog has no way to say FUA, so a replay issues those writes without
  * it. The file is created afresh (fio's own `write_iolog` appends, which
@@ -30,6 +30,7 @@ export class IologRecorder {
     readonly path: string,
     private readonly fileName: string,
     descriptor: number,
+    private readonly originMicroseconds: number,
   ) {
     this.descriptor = descriptor;
   }
@@ -37,15 +38,17 @@ export class IologRecorder {
   /**
    * Creates (or truncates) `path` and writes the header and the `add` and
    * `open` lines of `fileName` (the name the trace calls the export).
+   * Times are given in simulated microseconds; the trace counts them from
+   * `originMicroseconds`, the moment recording begins.
    */
-  static create(path: string, fileName: string, timeMicroseconds: number): IologRecorder {
+  static create(path: string, fileName: string, originMicroseconds: number): IologRecorder {
     if (!/^[^\s]+$/.test(fileName)) {
       throw new RangeError(`Iolog file name "${fileName}" must be one word without spaces`);
     }
-    const recorder = new IologRecorder(path, fileName, openSync(path, 'w'));
+    const recorder = new IologRecorder(path, fileName, openSync(path, 'w'), originMicroseconds);
     recorder.line('fio version 3 iolog');
-    recorder.line(`${timeMicroseconds} ${fileName} add`);
-    recorder.line(`${timeMicroseconds} ${fileName} open`);
+    recorder.line(`0 ${fileName} add`);
+    recorder.line(`0 ${fileName} open`);
     recorder.flush();
     return recorder;
   }
@@ -62,8 +65,13 @@ export class IologRecorder {
       action === 'sync' ? offsetBytes === 0 && lengthBytes === 0 : lengthBytes > 0,
       `iolog ${action} of ${lengthBytes} bytes`,
     );
+    assert(
+      timeMicroseconds >= this.originMicroseconds,
+      'a request recorded before the recording began',
+    );
     this.entries++;
-    this.line(`${timeMicroseconds} ${this.fileName} ${action} ${offsetBytes} ${lengthBytes}`);
+    const elapsed = timeMicroseconds - this.originMicroseconds;
+    this.line(`${elapsed} ${this.fileName} ${action} ${offsetBytes} ${lengthBytes}`);
   }
 
   /** Writes what is buffered to the file. */
@@ -77,7 +85,7 @@ export class IologRecorder {
   /** Ends the trace with the `close` line and closes the file. */
   close(timeMicroseconds: number): void {
     if (this.descriptor === null) return;
-    this.line(`${timeMicroseconds} ${this.fileName} close`);
+    this.line(`${timeMicroseconds - this.originMicroseconds} ${this.fileName} close`);
     this.flush();
     closeSync(this.descriptor);
     this.descriptor = null;

@@ -35,6 +35,7 @@ import { OverlapTracker } from './overlap-tracker.js';
 import { type PowerCutReport, powerCut } from './power-cut.js';
 import type { NbdExportProfile } from './protocol/export-profile.js';
 import {
+  NBD_CMD_BLOCK_STATUS,
   NBD_CMD_FLUSH,
   NBD_CMD_READ,
   NBD_CMD_TRIM,
@@ -226,6 +227,8 @@ export class MirrorExport implements NbdBackend {
   /** `base:allocation` of a range, from the leg reads are served from. */
   blockStatus(offsetBytes: number, lengthBytes: number, reqOne: boolean): BlockExtent[] {
     const leg = this.stackNow.mirror.defaultLeg;
+    // Answered from the leg at once: no simulated time passes.
+    this.metrics.completed(NBD_CMD_BLOCK_STATUS, false, 0);
     return allocationExtents(
       { store: (leg.device as SimulatedDevice).content, offsetSectors: leg.offsetSectors },
       { sector: offsetBytes / SECTOR_SIZE_BYTES, sectorCount: lengthBytes / SECTOR_SIZE_BYTES },

@@ -29,6 +29,8 @@ import type { OverlapTracker } from './overlap-tracker.js';
 
 /** Violations listed in a report at most; the count is always exact. */
 const VIOLATIONS_SHOWN_MAX = 20;
+/** Resynced regions listed in a report at most. */
+export const REGIONS_LISTED_MAX = 1024;
 /** Recovery that needs more events than this is reported as not finished. */
 const RECOVERY_EVENTS_MAX = 50_000_000;
 
@@ -47,6 +49,8 @@ export interface PowerCutReport {
   /** Regions the log had out of sync when the rebooted stack resumed. */
   readonly dirtyRegionsAtCrash: number;
   readonly regionsResynced: number;
+  /** The regions recovery copied, in order (the first {@link REGIONS_LISTED_MAX}). */
+  readonly resyncedRegionList: readonly number[];
   readonly bytesResynced: number;
   /** Simulated time recovery took. */
   readonly recoveryTicks: number;
@@ -91,8 +95,11 @@ export function powerCut(input: PowerCutInput): { stack: MirrorStack; report: Po
   overlap.clearInFlight();
   const stack = after.stack;
   const mirror = stack.mirror;
+  const resynced: number[] = [];
   mirror.onRegionRecovered = (region, success) => {
-    if (success) overlap.resynced(region);
+    if (!success) return;
+    overlap.resynced(region);
+    if (resynced.length < REGIONS_LISTED_MAX) resynced.push(region);
   };
   const recoveryStart = world.scheduler.now();
   const recovered = settle(world, mirror, { stepsMax: RECOVERY_EVENTS_MAX });
@@ -123,6 +130,7 @@ export function powerCut(input: PowerCutInput): { stack: MirrorStack; report: Po
     regions: mirror.regionCount,
     dirtyRegionsAtCrash: mirror.regionCount - after.syncCountAtResume,
     regionsResynced: mirror.stats.regionsRecovered,
+    resyncedRegionList: resynced.sort((left, right) => left - right),
     bytesResynced: mirror.stats.sectorsResynced * SECTOR_SIZE_BYTES,
     recoveryTicks,
     recovered,

@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DeterministicScheduler } from '../../sim/scheduler.js';
-import type { SimulationClock } from './simulation-clock.js';
+import type { ClockBreak, SimulationClock } from './simulation-clock.js';
 
 /** Below this many milliseconds to the next event, poll the event loop instead of a timer. */
 const TIMER_GRANULARITY_MS = 1;
@@ -25,24 +25,34 @@ export class RealClock implements SimulationClock {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private stopped = false;
+  private pendingBreak: ClockBreak | null = null;
 
   constructor(private readonly scheduler: DeterministicScheduler) {
     this.originTicks = scheduler.now();
   }
 
   beforeSubmit(): void {
-    this.advance();
+    // Never break here: a request is being submitted, and a power cut must not land inside that.
+    this.advance(false);
   }
 
   kick(): void {
     if (this.stopped) return;
-    this.advance();
+    this.advance(true);
     this.arm();
   }
 
   resync(): void {
     this.originWallMs = performance.now();
     this.originTicks = this.scheduler.now();
+  }
+
+  breakBefore(predicate: () => boolean, onBreak: () => void): void {
+    this.pendingBreak = { predicate, onBreak };
+  }
+
+  cancelBreak(): void {
+    this.pendingBreak = null;
   }
 
   stop(): void {
@@ -55,12 +65,26 @@ export class RealClock implements SimulationClock {
     return this.originTicks + Math.floor((performance.now() - this.originWallMs) * 1000);
   }
 
-  /** Runs every event whose time has passed on the wall, and moves simulated time to the wall. */
-  private advance(): void {
+  /**
+   * Runs every event whose time has passed on the wall, and moves simulated
+   * time to the wall; with `allowBreak`, stops at a break that holds.
+   */
+  private advance(allowBreak: boolean): void {
     let target = this.wallTicks();
     if (target < this.scheduler.now()) {
       this.resync();
       target = this.scheduler.now();
+    }
+    for (;;) {
+      const next = this.scheduler.nextEventTime();
+      if (next === undefined || next > target) break;
+      const pendingBreak = this.pendingBreak;
+      if (allowBreak && pendingBreak?.predicate()) {
+        this.pendingBreak = null;
+        pendingBreak.onBreak();
+        return;
+      }
+      this.scheduler.step();
     }
     this.scheduler.runUntilTime(target);
   }

@@ -63,8 +63,14 @@ export interface ServeStatus {
   readonly powerCuts: readonly PowerCutReport[];
 }
 
+/** A power cut lands fewer than this many simulation events into the next requests. */
+export const CUT_EVENTS_INTO_LOAD_MAX = 500;
+/** When no request arrives within this many milliseconds, the power is cut at once. */
+export const CUT_WAIT_MS = 1000;
+
 export class ServeService implements ControlTarget {
   readonly mirrorExport: MirrorExport;
+  private cutPending = false;
   private nbdServer: NbdServer | null = null;
   private control: ControlServer | null = null;
 
@@ -172,21 +178,50 @@ export class ServeService implements ControlTarget {
     return this.status();
   }
 
-  /** Every connection drops at once; then the world crashes, reboots, recovers and is verified. */
-  powerCut(crashState: string | null = null): PowerCutReport {
+  /**
+   * Pulls the power while requests are in flight: the cut lands between two
+   * events of the simulation, a seed-chosen number of events (fewer than
+   * {@link CUT_EVENTS_INTO_LOAD_MAX}) after requests were next in the
+   * world — or at once when none arrive within {@link CUT_WAIT_MS}. Every
+   * connection drops at that moment; then the world crashes, reboots,
+   * recovers and is verified (power-cut.ts). Resolves with the report.
+   */
+  powerCut(crashState: string | null = null): Promise<PowerCutReport> {
     const strategy = crashState ?? this.options.crashState;
     if (!isCrashStrategy(strategy)) {
       throw new RangeError(
         `Invalid crash state "${strategy}": expected one of ${CRASH_STRATEGIES.join(', ')}`,
       );
     }
-    this.nbd.dropAll();
-    const report = this.mirrorExport.powerCut(strategy);
-    this.options.log?.(
-      `power cut ${report.number}: ${report.requestsLost} requests lost, ${report.dirtyRegionsAtCrash} of ${report.regions} regions dirty, ${report.regionsResynced} resynced; oracle ${report.oracle}`,
-    );
-    this.mirrorExport.clock.kick();
-    return report;
+    if (this.cutPending)
+      throw new RangeError('A power cut is already pending: wait for its report');
+    this.cutPending = true;
+    const exported = this.mirrorExport;
+    const number = exported.powerCuts.length + 1;
+    const eventsIntoLoad = exported.world.random
+      .stream(`power-cut.${number}`)
+      .nextInt(0, CUT_EVENTS_INTO_LOAD_MAX - 1);
+    return new Promise((resolve) => {
+      let busyEvents = 0;
+      const cut = () => {
+        clearTimeout(timer);
+        exported.clock.cancelBreak();
+        this.cutPending = false;
+        this.nbd.dropAll();
+        const report = exported.powerCut(strategy);
+        this.options.log?.(
+          `power cut ${report.number}: ${report.requestsLost} requests lost, ${report.dirtyRegionsAtCrash} of ${report.regions} regions dirty, ${report.regionsResynced} resynced; oracle ${report.oracle}`,
+        );
+        exported.clock.kick();
+        resolve(report);
+      };
+      const timer = setTimeout(cut, CUT_WAIT_MS);
+      exported.clock.breakBefore(
+        () => exported.requestsInFlight > 0 && busyEvents++ >= eventsIntoLoad,
+        cut,
+      );
+      exported.clock.kick();
+    });
   }
 
   /** Stops listening, drops every connection, closes the record file. */

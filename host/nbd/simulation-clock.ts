@@ -28,8 +28,23 @@ export interface SimulationClock {
   kick(): void;
   /** The world was run eagerly (a power cut, a control action): re-anchor simulated time. */
   resync(): void;
+  /**
+   * Before each event it runs from now on, the clock asks `predicate`; the
+   * first time it holds, the clock stops running events and calls `onBreak`
+   * (outside any event), once. A power cut lands between two events this
+   * way. One break at a time; a new one replaces the old.
+   */
+  breakBefore(predicate: () => boolean, onBreak: () => void): void;
+  /** Removes the break, if one is set. */
+  cancelBreak(): void;
   /** Stops every timer; nothing runs afterwards. */
   stop(): void;
+}
+
+/** A break set with {@link SimulationClock.breakBefore}. */
+export interface ClockBreak {
+  readonly predicate: () => boolean;
+  readonly onBreak: () => void;
 }
 
 /** The clock `kind` over `scheduler`. */

@@ -9,7 +9,7 @@
 
 import type { DeterministicScheduler } from '../../sim/scheduler.js';
 import { assert } from '../../src/assert.js';
-import type { SimulationClock } from './simulation-clock.js';
+import type { ClockBreak, SimulationClock } from './simulation-clock.js';
 
 /** Events one slice runs before the event loop gets a turn. */
 export const VIRTUAL_SLICE_EVENTS = 20_000;
@@ -18,6 +18,7 @@ export class VirtualClock implements SimulationClock {
   readonly kind = 'virtual';
   private pending: NodeJS.Immediate | null = null;
   private stopped = false;
+  private pendingBreak: ClockBreak | null = null;
 
   constructor(private readonly scheduler: DeterministicScheduler) {}
 
@@ -31,6 +32,14 @@ export class VirtualClock implements SimulationClock {
 
   resync(): void {}
 
+  breakBefore(predicate: () => boolean, onBreak: () => void): void {
+    this.pendingBreak = { predicate, onBreak };
+  }
+
+  cancelBreak(): void {
+    this.pendingBreak = null;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.pending !== null) clearImmediate(this.pending);
@@ -40,7 +49,16 @@ export class VirtualClock implements SimulationClock {
   private runSlice(): void {
     this.pending = null;
     let events = 0;
-    while (events < VIRTUAL_SLICE_EVENTS && this.scheduler.step()) events++;
+    while (events < VIRTUAL_SLICE_EVENTS) {
+      const pendingBreak = this.pendingBreak;
+      if (pendingBreak?.predicate()) {
+        this.pendingBreak = null;
+        pendingBreak.onBreak();
+        return;
+      }
+      if (!this.scheduler.step()) break;
+      events++;
+    }
     assert(events <= VIRTUAL_SLICE_EVENTS, 'a slice ran more events than allowed');
     if (this.scheduler.pendingCount > 0) this.kick();
   }
