@@ -5,7 +5,10 @@
  * READ → read, WRITE → write (FUA → REQ_FUA), FLUSH → an empty PREFLUSH,
  * TRIM → discard (with FUA, followed by a PREFLUSH), WRITE_ZEROES → writes
  * of zeros (dm-raid1 has no REQ_OP_WRITE_ZEROES, so the block layer's
- * zero-page fallback is what Linux would do). The register oracle sees
+ * zero-page fallback is what Linux would do). Write data is never changed
+ * after it arrives (each payload has its own slab piece, zeros come from
+ * one shared buffer), so it goes down as `stable`: the devices' caches keep
+ * it instead of copying it. The register oracle sees
  * every request (content-oracle.ts); reads are checked as they complete.
  *
  * All connections share this one object: a FLUSH or FUA reply on any of
@@ -157,7 +160,7 @@ export class MirrorExport implements NbdBackend {
     const started = this.begin(NBD_CMD_WRITE, 'write', offsetBytes, data.length);
     const id = this.oracle.issueWrite(sector, data, fua);
     const handle = this.overlap.begin(sector, data.length / SECTOR_SIZE_BYTES);
-    this.stackNow.device.write({ sector, data, fua }, (error) => {
+    this.stackNow.device.write({ sector, data, fua, stable: true }, (error) => {
       this.oracle.completeWrite(id, error !== null);
       this.overlap.end(handle);
       if (error === null) this.metrics.bytesWritten += data.length;
@@ -210,7 +213,7 @@ export class MirrorExport implements NbdBackend {
       const id = this.oracle.issueZeroes(sector, sectorCount, fua);
       const handle = this.overlap.begin(sector, sectorCount);
       const data = ZERO_PIECE.subarray(0, pieceBytes);
-      this.stackNow.device.write({ sector, data, fua }, (error) => {
+      this.stackNow.device.write({ sector, data, fua, stable: true }, (error) => {
         this.oracle.completeWrite(id, error !== null);
         this.overlap.end(handle);
         failure ??= error;

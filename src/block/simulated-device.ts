@@ -285,6 +285,7 @@ export class SimulatedDevice implements BlockDevice {
       fua: request.fua === true,
       data: request.data,
       extents: null,
+      stable: request.stable === true,
       callback,
     });
   }
@@ -306,6 +307,7 @@ export class SimulatedDevice implements BlockDevice {
       fua: request.fua === true,
       data: null,
       extents: request.extents,
+      stable: false,
       callback,
     });
   }
@@ -319,6 +321,7 @@ export class SimulatedDevice implements BlockDevice {
       fua: false,
       data: null,
       extents: [],
+      stable: false,
       callback,
     });
   }
@@ -410,6 +413,8 @@ export class SimulatedDevice implements BlockDevice {
       fua: boolean;
       data: Uint8Array | null;
       extents: readonly SparseExtent[] | null;
+      /** The caller never changes `data`: a cached write may keep it without a copy. */
+      stable: boolean;
       callback: CompletionCallback;
     },
   ): void {
@@ -443,12 +448,13 @@ export class SimulatedDevice implements BlockDevice {
     }
     const generation = this.generation;
     const callback = request.callback;
+    const stable = request.stable;
     this.submit(
       kind === 'discard' ? 'discard' : 'write',
       this.latency.write,
       kind === 'discard' ? { sector: request.sector, sectorCount: 0 } : request,
       () => {
-        if (generation === this.generation) this.completeWrite(pending, fault, callback);
+        if (generation === this.generation) this.completeWrite(pending, fault, callback, stable);
       },
     );
   }
@@ -457,6 +463,7 @@ export class SimulatedDevice implements BlockDevice {
     pending: PendingWrite,
     fault: FaultDecision,
     callback: CompletionCallback,
+    stable: boolean,
   ): void {
     if (fault.outcome === 'error') {
       callback(this.ioError(pending.kind, pending.sector, fault));
@@ -477,8 +484,8 @@ export class SimulatedDevice implements BlockDevice {
       if (pending.data !== null) {
         pending.data[fault.byteIndex] = corruptedByte(pending.data[fault.byteIndex]!, fault);
       } else corruptExtents(pending.extents as SparseExtent[], pending.sectorCount, fault);
-    } else if (cached || this.writeLog !== undefined) {
-      // The caller may reuse its buffers once the callback has run.
+    } else if ((cached || this.writeLog !== undefined) && !stable) {
+      // The caller may reuse its buffers once the callback has run (unless it said they are stable).
       copyPendingData(pending);
     }
     applyPendingWrite(this.visible, pending, null);
