@@ -39,6 +39,7 @@ const ZERO_SECTOR = new Uint8Array(SECTOR_SIZE_BYTES);
 /** A sector no write stamps: judging it asks the history what was expected. */
 const FOREIGN_SECTOR = new Uint8Array(SECTOR_SIZE_BYTES).fill(0xa5);
 
+/** The register oracle over a real client's data (see the file comment). */
 export class ContentOracle {
   readonly history = new WriteHistory();
   private readonly content = new SectorHashStore();

@@ -38,6 +38,7 @@ export class ControlRequestError extends RangeError {
 /** A route's answer; its body may be a promise (a power cut waits for requests in flight). */
 type Route = (query: URLSearchParams) => { readonly type: 'json' | 'text'; readonly body: unknown };
 
+/** The listening control endpoint (see the file comment). */
 export class ControlServer {
   private readonly server: Server;
 

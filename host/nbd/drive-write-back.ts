@@ -19,6 +19,7 @@ import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 /** How many not-yet-durable writes a device holds before it writes back on its own (default). */
 export const CACHE_WRITES_MAX_DEFAULT = 256;
 
+/** Bounds every device's volatile cache by writing it back on its own (see the file comment). */
 export class DriveWriteBack {
   private readonly destaging = new Set<SimulatedDevice>();
   /** Write-backs started, over every device. */

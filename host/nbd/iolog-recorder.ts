@@ -19,6 +19,7 @@ export type RecordedAction = 'read' | 'write' | 'trim' | 'sync';
 /** Lines are written in batches of about this many bytes. */
 const BUFFER_BYTES = 64 * 1024;
 
+/** An open recording: one iolog file, written in batches. */
 export class IologRecorder {
   private descriptor: number | null;
   private buffered: string[] = [];

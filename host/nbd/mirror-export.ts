@@ -79,6 +79,7 @@ const ZERO_PIECE = new Uint8Array(ZERO_PIECE_BYTES);
 /** Read violations kept for the status report (all are counted). */
 const READ_VIOLATIONS_KEPT = 20;
 
+/** The simulated mirror behind the export (see the file comment). */
 export class MirrorExport implements NbdBackend {
   readonly world: World;
   readonly oracle = new ContentOracle();

@@ -13,6 +13,7 @@
  * {@link REPLY_BACKLOG_BYTES_MAX} (`write()` backpressure on 32 MiB reads).
  */
 import type { Socket } from 'node:net';
+import { assert } from '../../src/assert.js';
 import { ByteQueue } from './protocol/byte-queue.js';
 import type { NbdExportProfile } from './protocol/export-profile.js';
 import { type HandshakeAction, NbdHandshake, type NbdSession } from './protocol/handshake.js';
@@ -52,6 +53,7 @@ export interface NbdBackend {
   refused(type: number): void;
 }
 
+/** How the backend completes a request: an NBD error (0 for success) and, for READ, the data. */
 export type BackendDone = (errno: NbdErrno, data: Uint8Array | null) => void;
 
 /** What the server learns from a connection. */
@@ -69,6 +71,7 @@ export const REPLY_BACKLOG_BYTES_MAX = 64 * 1024 * 1024;
 
 type Phase = 'handshake' | 'transmission' | 'closing';
 
+/** One client's connection, from the greeting to the close (see the file comment). */
 export class NbdConnection {
   private readonly input = new ByteQueue();
   private readonly handshake: NbdHandshake;
@@ -101,6 +104,8 @@ export class NbdConnection {
   start(): void {
     const socket = this.socket;
     socket.on('data', (chunk: Buffer) => {
+      // After DISC, ABORT or a refusal nothing more is read: the bytes are dropped, not kept.
+      if (this.phase === 'closing' || this.disconnecting) return;
       this.input.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.process();
     });
@@ -207,6 +212,11 @@ export class NbdConnection {
 
   private complete(request: NbdRequest, errno: NbdErrno, data: Uint8Array | null): void {
     this.inFlight--;
+    assert(this.inFlight >= 0, `connection ${this.id} completed more requests than it sent`);
+    assert(
+      errno !== 0 || request.type !== NBD_CMD_READ || data?.length === request.length,
+      'a READ completed with the wrong amount of data',
+    );
     if (this.phase === 'closing') return;
     if (errno !== 0) this.replyError(request, errno, `${describe(request)} failed in the mirror`);
     else if (request.type === NBD_CMD_READ) {

@@ -14,6 +14,7 @@ export type NbdListenAddress =
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
+/** How an {@link NbdServer} is started. */
 export interface NbdServerOptions {
   readonly backend: NbdBackend;
   readonly listen: NbdListenAddress;
@@ -25,6 +26,7 @@ export interface NbdServerOptions {
   readonly log?: (line: string) => void;
 }
 
+/** The listener and its connections (see the file comment). */
 export class NbdServer {
   private readonly server: Server;
   private readonly connections = new Set<NbdConnection>();

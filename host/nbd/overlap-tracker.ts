@@ -16,6 +16,7 @@ interface InFlightWrite {
   readonly end: number;
 }
 
+/** Writes in flight, and the regions where two of them overlapped (see the file comment). */
 export class OverlapTracker {
   private readonly inFlight = new Set<InFlightWrite>();
   private readonly regions = new Set<number>();

@@ -68,6 +68,7 @@ export interface PowerCutReport {
   readonly statusTable: string;
 }
 
+/** What a power cut acts on. */
 export interface PowerCutInput {
   readonly number: number;
   readonly world: World;

@@ -18,6 +18,7 @@ import type { ClockBreak, SimulationClock } from './simulation-clock.js';
 /** Below this many milliseconds to the next event, poll the event loop instead of a timer. */
 const TIMER_GRANULARITY_MS = 1;
 
+/** Simulated time that follows the wall clock (see the file comment). */
 export class RealClock implements SimulationClock {
   readonly kind = 'real';
   private originWallMs = performance.now();

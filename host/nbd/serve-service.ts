@@ -16,6 +16,7 @@ import { MirrorExport, type MirrorExportOptions } from './mirror-export.js';
 import { type NbdListenAddress, NbdServer } from './nbd-server.js';
 import type { PowerCutReport } from './power-cut.js';
 
+/** How `mirrorsim serve` is started: the export, where it listens, its control socket. */
 export interface ServeOptions extends MirrorExportOptions {
   readonly listen: NbdListenAddress;
   /** The control socket; none when null. */
@@ -68,9 +69,12 @@ export const CUT_EVENTS_INTO_LOAD_MAX = 500;
 /** When no request arrives within this many milliseconds, the power is cut at once. */
 export const CUT_WAIT_MS = 1000;
 
+/** A running `mirrorsim serve` (see the file comment). */
 export class ServeService implements ControlTarget {
   readonly mirrorExport: MirrorExport;
   private cutPending = false;
+  /** Ends a pending power cut without cutting (the server is closing). */
+  private abandonCut: (() => void) | null = null;
   private nbdServer: NbdServer | null = null;
   private control: ControlServer | null = null;
 
@@ -201,12 +205,20 @@ export class ServeService implements ControlTarget {
     const eventsIntoLoad = exported.world.random
       .stream(`power-cut.${number}`)
       .nextInt(0, CUT_EVENTS_INTO_LOAD_MAX - 1);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let busyEvents = 0;
-      const cut = () => {
+      const settle = () => {
         clearTimeout(timer);
         exported.clock.cancelBreak();
         this.cutPending = false;
+        this.abandonCut = null;
+      };
+      this.abandonCut = () => {
+        settle();
+        reject(new Error('The server is shutting down: the power cut was not pulled'));
+      };
+      const cut = () => {
+        settle();
         this.nbd.dropAll();
         const report = exported.powerCut(strategy);
         this.options.log?.(
@@ -226,6 +238,7 @@ export class ServeService implements ControlTarget {
 
   /** Stops listening, drops every connection, closes the record file. */
   async close(): Promise<void> {
+    this.abandonCut?.();
     await this.control?.close();
     await this.nbdServer?.close();
     this.control = null;

@@ -17,6 +17,7 @@ import { VirtualClock } from './virtual-clock.js';
 
 /** The two clocks `--clock` names. */
 export const CLOCK_KINDS = ['virtual', 'real'] as const;
+/** `virtual` or `real`. */
 export type ClockKind = (typeof CLOCK_KINDS)[number];
 
 /** Drives the world's scheduler for the server (see the file comment). */

@@ -14,6 +14,7 @@ import type { ClockBreak, SimulationClock } from './simulation-clock.js';
 /** Events one slice runs before the event loop gets a turn. */
 export const VIRTUAL_SLICE_EVENTS = 20_000;
 
+/** Simulated time that advances as fast as requests come (see the file comment). */
 export class VirtualClock implements SimulationClock {
   readonly kind = 'virtual';
   private pending: NodeJS.Immediate | null = null;

@@ -22,6 +22,7 @@ export const SLAB_PIECE_BYTES_MAX = 64 * 1024;
 /** Pieces start at multiples of 8 bytes, so word views over them are aligned. */
 const ALIGNMENT_BYTES = 8;
 
+/** A bump allocator over 1 MiB slabs (see the file comment). */
 export class ByteSlab {
   private slab = new Uint8Array(0);
   private used = 0;

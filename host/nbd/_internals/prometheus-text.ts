@@ -5,10 +5,12 @@
  */
 import { assert } from '../../../src/assert.js';
 
+/** The metric types this writer declares. */
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+/** Builds one exposition text, family by family. */
 export class PrometheusText {
   private readonly lines: string[] = [];
   private readonly families = new Set<string>();

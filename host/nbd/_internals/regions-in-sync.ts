@@ -13,6 +13,7 @@ import type { MirrorSet } from '../../../src/mirror/mirror-set.js';
 /** Beyond this many regions a scrape does not walk them all. */
 const REGIONS_WALKED_MAX = 1 << 20;
 
+/** Regions in sync by the log's non-blocking answer, or null (see the file comment). */
 export function countRegionsInSync(mirror: MirrorSet): number | null {
   if (mirror.regionCount > REGIONS_WALKED_MAX) return null;
   let inSync = 0;

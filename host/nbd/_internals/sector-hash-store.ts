@@ -18,6 +18,7 @@ const PAGE_STRIDE = 2 ** 22;
 const NO_ENTRY = -1;
 const ALL_ZERO = -2;
 
+/** Per-sector hashes of every write, by write id (see the file comment). */
 export class SectorHashStore {
   private readonly pages: Uint32Array[] = [];
   /** The page small writes fill now, and how much of it is used. */

@@ -16,6 +16,7 @@
  */
 import { assert } from '../../../src/assert.js';
 
+/** Bytes received and not yet consumed (see the file comment). */
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
   /** Bytes of `chunks[0]` already consumed. */

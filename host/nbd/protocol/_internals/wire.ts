@@ -7,12 +7,14 @@ import { assert } from '../../../../src/assert.js';
 
 const TWO_TO_32 = 0x1_0000_0000;
 
+/** Writes a big-endian u16. */
 export function writeUint16(target: Uint8Array, offset: number, value: number): void {
   assert(Number.isInteger(value) && value >= 0 && value <= 0xffff, `u16 ${value} out of range`);
   target[offset] = value >>> 8;
   target[offset + 1] = value & 0xff;
 }
 
+/** Writes a big-endian u32. */
 export function writeUint32(target: Uint8Array, offset: number, value: number): void {
   assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, `u32 ${value} out of range`);
   target[offset] = value >>> 24;
@@ -28,10 +30,12 @@ export function writeUint64(target: Uint8Array, offset: number, value: number): 
   writeUint32(target, offset + 4, value % TWO_TO_32);
 }
 
+/** The big-endian u16 at `offset`. */
 export function readUint16(source: Uint8Array, offset: number): number {
   return (source[offset]! << 8) | source[offset + 1]!;
 }
 
+/** The big-endian u32 at `offset`. */
 export function readUint32(source: Uint8Array, offset: number): number {
   return (
     ((source[offset]! << 24) |
@@ -45,6 +49,7 @@ export function readUint32(source: Uint8Array, offset: number): number {
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
+/** A string's UTF-8 bytes. */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
