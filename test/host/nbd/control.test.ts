@@ -186,6 +186,25 @@ describe('fail, restore, suspend and resume', () => {
     expect(read.payload.subarray(8).every((byte) => byte === 0x31)).toBe(true);
   });
 
+  it('a failed log device is reported D and the writes go on; restore brings the disk log back', async () => {
+    await service.close();
+    service = await startServe(scratch.path, {
+      table: '0 8192 mirror disk 2 log0 256 2 leg0 0 leg1 0',
+    });
+    const at = await connected();
+    expect((await ctl(['fail', 'log0'])).code).toBe(0);
+    // The log flush before the write fails: log_failure, and without handle_errors the write still goes to the legs.
+    expect(await write(at, 1, 4096, 0x44)).toBe(0);
+    await until(async () => (await status()).status.endsWith('3 disk log0 D'));
+    expect((await ctl(['restore', 'log0'])).code).toBe(0);
+    await until(
+      async () => (await status()).status === '0 8192 mirror 2 leg0 leg1 32/32 1 AA 3 disk log0 A',
+    );
+    await at.send(request({ type: 0, cookie: 2, offset: 4096, length: 4096 }));
+    const read = await at.reply((cookie) => (cookie === 2 ? 4096 : 0));
+    expect(read.payload.subarray(8).every((byte) => byte === 0x44)).toBe(true);
+  });
+
   it('suspend holds new requests in flight until resume (dmsetup suspend/resume)', async () => {
     const at = await connected();
     expect((await ctl(['suspend'])).code).toBe(0);
