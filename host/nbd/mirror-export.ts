@@ -36,7 +36,7 @@ import { IologRecorder } from './iolog-recorder.js';
 import type { NbdBackend } from './nbd-connection.js';
 import { OverlapTracker } from './overlap-tracker.js';
 import { type PowerCutReport, powerCut } from './power-cut.js';
-import type { NbdExportProfile } from './protocol/export-profile.js';
+import { checkExportProfile, type NbdExportProfile } from './protocol/export-profile.js';
 import {
   NBD_CMD_BLOCK_STATUS,
   NBD_CMD_FLUSH,
@@ -89,7 +89,7 @@ export class MirrorExport implements NbdBackend {
   readonly readViolations: string[] = [];
   readonly powerCuts: PowerCutReport[] = [];
   private stackNow: MirrorStack;
-  private checker: MirrorChecker | null;
+  private readonly checker: MirrorChecker | null;
   private readonly overlap: OverlapTracker;
   private readonly writeBack: DriveWriteBack;
   private readonly recorder: IologRecorder | null;
@@ -120,6 +120,7 @@ export class MirrorExport implements NbdBackend {
       sizeBytes: this.stackNow.table.lengthSectors * SECTOR_SIZE_BYTES,
       multiConn: true,
     };
+    checkExportProfile(this.profile);
     // Created last, so a table that does not load leaves no file behind.
     this.recorder =
       options.recordPath === undefined

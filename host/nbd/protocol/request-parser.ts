@@ -49,8 +49,11 @@ const TWO_TO_32 = 0x1_0000_0000;
 /** The high word of an offset at or above 2^53. */
 const OFFSET_HIGH_UNSAFE = 0x20_0000;
 
+/** A request while it is being framed: its payload is set once it has arrived. */
+type FramedRequest = { -readonly [Field in keyof NbdRequest]: NbdRequest[Field] };
+
 interface PartialWrite {
-  readonly header: Omit<NbdRequest, 'payload'>;
+  readonly header: FramedRequest;
   /** Where the data goes; null while a too-long payload is dropped. */
   readonly buffer: Uint8Array | null;
   received: number;
@@ -83,7 +86,7 @@ export class NbdRequestParser {
       }
       const header = readHeader(input);
       input.skip(REQUEST_HEADER_BYTES);
-      if (header.type !== NBD_CMD_WRITE) return { ...header, payload: null };
+      if (header.type !== NBD_CMD_WRITE) return header;
       if (header.length > WRITE_DRAIN_BYTES_MAX) {
         return {
           fatal: `WRITE payload of ${header.length} bytes: more than ${WRITE_DRAIN_BYTES_MAX} cannot be skipped`,
@@ -109,11 +112,13 @@ export class NbdRequestParser {
     partial.received += run;
     if (partial.received < partial.header.length) return null;
     this.partial = null;
-    return { ...partial.header, payload: partial.buffer };
+    // One object per request, filled in place: this runs for every request (no spread copy).
+    partial.header.payload = partial.buffer;
+    return partial.header;
   }
 }
 
-function readHeader(input: ByteQueue): Omit<NbdRequest, 'payload'> {
+function readHeader(input: ByteQueue): FramedRequest {
   const flagsAndType = input.peekUint32(4);
   const offsetHigh = input.peekUint32(16);
   const offsetLow = input.peekUint32(20);
@@ -124,5 +129,6 @@ function readHeader(input: ByteQueue): Omit<NbdRequest, 'payload'> {
     cookieLow: input.peekUint32(12),
     offset: offsetHigh >= OFFSET_HIGH_UNSAFE ? -1 : offsetHigh * TWO_TO_32 + offsetLow,
     length: input.peekUint32(24),
+    payload: null,
   };
 }
