@@ -79,19 +79,23 @@ async function cutUnderLoad(table: string, crashState: string, fioOffset: string
     unixUri(socket),
   ]);
   expect(durable.code, durable.stderr).toBe(0);
-  const fio = startClient('fio', [
-    '--name=load',
-    '--ioengine=nbd',
-    `--uri=${unixUri(socket)}`,
-    '--rw=randwrite',
-    '--bs=4k',
-    '--iodepth=16',
-    `--offset=${fioOffset}`,
-    `--size=${fioSize}`,
-    '--fsync=8',
-    '--time_based',
-    '--runtime=30',
-  ]);
+  const fio = startClient(
+    'fio',
+    [
+      '--name=load',
+      '--ioengine=nbd',
+      `--uri=${unixUri(socket)}`,
+      '--rw=randwrite',
+      '--bs=4k',
+      '--iodepth=16',
+      `--offset=${fioOffset}`,
+      `--size=${fioSize}`,
+      '--fsync=8',
+      '--time_based',
+      '--runtime=30',
+    ],
+    scratch.path,
+  );
   await untilWrites(400);
   const cut = await ctl(['power-cut', '--crash-state', crashState]);
   expect(cut.code, cut.stderr).toBe(0);

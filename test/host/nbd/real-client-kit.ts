@@ -6,6 +6,7 @@
  * missing binary is skipped with a message naming the install script.
  */
 import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 
 /** Clients started by the tests, killed in afterEach if still running. */
 const running = new Set<ChildProcess>();
@@ -67,6 +68,7 @@ export function runClient(
 export function startClient(
   command: string,
   args: readonly string[],
+  cwd?: string,
 ): {
   readonly child: ChildProcess;
   readonly done: Promise<ClientResult>;
@@ -76,7 +78,7 @@ export function startClient(
     child = execFile(
       command,
       [...args],
-      { maxBuffer: 64 << 20, encoding: 'utf8' },
+      { maxBuffer: 64 << 20, encoding: 'utf8', ...(cwd === undefined ? {} : { cwd }) },
       (error, stdout, stderr) => {
         running.delete(child);
         resolve({
@@ -102,12 +104,16 @@ export function unixUri(socket: string): string {
   return `nbd+unix:///?socket=${socket}`;
 }
 
-/** fio with the nbd engine, JSON output; returns the parsed jobs. */
+/**
+ * fio with the nbd engine, JSON output; returns the parsed jobs. It runs
+ * in the socket's directory: fio leaves its verify state files in its
+ * working directory.
+ */
 export async function runFio(socket: string, args: readonly string[]): Promise<FioJob[]> {
   const result = await runClient(
     'fio',
     ['--ioengine=nbd', `--uri=${unixUri(socket)}`, '--output-format=json', ...args],
-    { timeoutMs: 60_000 },
+    { timeoutMs: 60_000, cwd: dirname(socket) },
   );
   if (result.code !== 0)
     throw new Error(`fio failed (${result.code}): ${result.stderr}${result.stdout.slice(0, 2000)}`);

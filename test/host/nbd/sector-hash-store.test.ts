@@ -6,7 +6,7 @@ import { invariantMessage } from '../../assert-test-kit.js';
 
 function sectors(...bytes: number[]): Uint8Array {
   const data = new Uint8Array(bytes.length * 512);
-  bytes.forEach((byte, index) => data.fill(byte, index * 512, (index + 1) * 512));
+  for (const [index, byte] of bytes.entries()) data.fill(byte, index * 512, (index + 1) * 512);
   return data;
 }
 
