@@ -11,9 +11,12 @@ import { dirname } from 'node:path';
 /** Clients started by the tests, killed in afterEach if still running. */
 const running = new Set<ChildProcess>();
 
-/** Whether `binary` runs (with `--version`). */
+/** Whether `binary` runs (with `--version`); for fio, whether it was built with its nbd engine. */
 export function installed(binary: string): boolean {
-  return spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0;
+  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status !== 0) return false;
+  if (binary !== 'fio') return true;
+  const engines = spawnSync('fio', ['--enghelp'], { encoding: 'utf8' });
+  return /^\s*nbd$/m.test(engines.stdout ?? '');
 }
 
 /** The skip note for a suite whose binaries are missing (empty when all are there). */
