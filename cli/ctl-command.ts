@@ -161,6 +161,11 @@ export function formatPowerCut(report: PowerCutReport): string {
   } else {
     lines.push(`verification:    FAILED (${report.violationCount} violations)`);
     for (const violation of report.violations) lines.push(`  - ${violation}`);
+    lines.push(
+      report.replay === null
+        ? 'replay:          serve with --record FILE to capture the requests as a reproducible run'
+        : `replay:          ${report.replay}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -82,6 +82,7 @@ const READ_VIOLATIONS_KEPT = 20;
 /** The simulated mirror behind the export (see the file comment). */
 export class MirrorExport implements NbdBackend {
   readonly world: World;
+  readonly seed: number;
   readonly oracle = new ContentOracle();
   readonly metrics = new ExportMetrics();
   readonly clock: SimulationClock;
@@ -96,6 +97,7 @@ export class MirrorExport implements NbdBackend {
   private inFlight = 0;
 
   constructor(options: MirrorExportOptions) {
+    this.seed = options.seed;
     this.world = new World({ seed: options.seed });
     const deviceDefaults = { writeCache: options.writeCache };
     this.stackNow = new MirrorStack({
@@ -292,6 +294,7 @@ export class MirrorExport implements NbdBackend {
       strategy,
       strategyName: strategy,
       requestsLost: this.inFlight,
+      replay: this.replayCommand(strategy),
     });
     if (this.checker === null) checker.detach();
     this.stackNow = result.stack;
@@ -331,6 +334,14 @@ export class MirrorExport implements NbdBackend {
         volatileWrites: device.nonDurableWriteCount,
       })),
     };
+  }
+
+  /** The `mirrorsim run` line that replays the recorded requests with a crash, or null. */
+  private replayCommand(strategy: CrashStrategy): string | null {
+    if (this.recorder === null) return null;
+    this.recorder.flush();
+    const table = this.stackNow.tableText;
+    return `npx mirrorsim run --workload fio:${this.recorder.path} --ops ${this.recorder.entries} --table "${table}" --seed ${this.seed} --crash random --crash-state ${strategy}`;
   }
 
   /** White-box invariant violations found so far (empty without `whiteBox`). */

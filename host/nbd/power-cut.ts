@@ -66,6 +66,12 @@ export interface PowerCutReport {
   /** `dmsetup status` and `dmsetup table` of the rebooted stack, after recovery. */
   readonly statusInfo: string;
   readonly statusTable: string;
+  /**
+   * With `--record`: the command that replays the recorded requests, with a
+   * crash, as a deterministic `mirrorsim run` (the clients' own timing is
+   * not replayed, so the crash point differs). Null without a recording.
+   */
+  readonly replay: string | null;
 }
 
 /** What a power cut acts on. */
@@ -79,6 +85,8 @@ export interface PowerCutInput {
   readonly strategy: CrashStrategyChoice;
   readonly strategyName: string;
   readonly requestsLost: number;
+  /** The `replay` line of the report (see {@link PowerCutReport.replay}). */
+  readonly replay: string | null;
 }
 
 /** Cuts the power, reboots, recovers and verifies; returns the booted stack and the report. */
@@ -143,6 +151,7 @@ export function powerCut(input: PowerCutInput): { stack: MirrorStack; report: Po
     violations: found.slice(0, VIOLATIONS_SHOWN_MAX),
     statusInfo: stack.status('info'),
     statusTable: stack.status('table'),
+    replay: input.replay,
   };
   return { stack, report };
 }

@@ -7,6 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatPowerCut } from '../../../cli/ctl-command.js';
 import { runCli } from '../../../cli/main.js';
 import type { ServeService, ServeStatus } from '../../../host/nbd/serve-service.js';
 import { RawClient, request, scratchDirectory, startServe } from './nbd-test-kit.js';
@@ -288,5 +289,47 @@ describe('bad control requests', () => {
       'A power cut is already pending: wait for its report',
     );
     expect((await first).oracle).toBe('ok');
+  });
+});
+
+describe('formatPowerCut', () => {
+  it('prints a failed verification with its violations and the replay line', () => {
+    const report = {
+      number: 2,
+      crashState: 'torn',
+      crashStateId: 'abc',
+      atTicks: 10,
+      atEvent: 99,
+      requestsLost: 3,
+      regions: 8,
+      dirtyRegionsAtCrash: 2,
+      regionsResynced: 2,
+      resyncedRegionList: [1, 5],
+      bytesResynced: 2 * 131072,
+      recoveryTicks: 1500,
+      recovered: true,
+      sectorsChecked: 40,
+      legsIdentical: true,
+      overlapRegions: 1,
+      oracle: 'violated' as const,
+      violationCount: 1,
+      violations: ['sector 7: read zero, expected one of write 3'],
+      statusInfo: '2 leg0 leg1 8/8 1 AA 1 core',
+      statusTable: 'core 1 256 2 leg0 0 leg1 0',
+      replay: null,
+    };
+    expect(formatPowerCut(report)).toBe(
+      [
+        'power cut 2: crash state torn (abc) at event 99, 3 requests in flight lost',
+        'dirty at crash:  2 of 8 regions out of sync in the log',
+        'resynced:        2 of 8 regions (256 KiB) in 1.5 ms simulated',
+        'checked:         40 sectors; legs identical (1 regions exempt: concurrent overlapping writes)',
+        'status after:    2 leg0 leg1 8/8 1 AA 1 core',
+        'verification:    FAILED (1 violations)',
+        '  - sector 7: read zero, expected one of write 3',
+        'replay:          serve with --record FILE to capture the requests as a reproducible run',
+        '',
+      ].join('\n'),
+    );
   });
 });

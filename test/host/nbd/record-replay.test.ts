@@ -73,6 +73,11 @@ describe.skipIf(SKIP !== '')('serve --record and run --workload fio:FILE', () =>
     expect(qemu.code, qemu.stderr).toBe(0);
     const metrics = service.mirrorExport.metrics;
     const served = [0, 1, 3, 4].map((type) => metrics.requestCount(type));
+    const cut = await service.powerCut('none');
+    expect(cut.oracle).toBe('ok');
+    expect(cut.replay).toBe(
+      `npx mirrorsim run --workload fio:${record} --ops ${served.reduce((sum, count) => sum + count, 0)} --table "0 8192 mirror core 1 256 2 leg0 0 leg1 0" --seed 1 --crash random --crash-state none`,
+    );
     await service.close();
     service = null;
 
