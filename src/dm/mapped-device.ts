@@ -287,17 +287,7 @@ export class MappedDevice {
     }
     const target = this.liveTarget;
     assert(target !== null, 'submit without a live table');
-    const maxIoLen = target.maxIoLenSectors;
-    if (
-      piece.request.operation === 'flush' ||
-      Math.floor(piece.sector / maxIoLen) ===
-        Math.floor((piece.sector + piece.sectorCount - 1) / maxIoLen)
-    ) {
-      // The common case, a piece inside one max_io_len window, is one bio: no array to split into.
-      this.submit(target, this.newBio(piece, piece.sector, piece.sectorCount), piece.request);
-      return;
-    }
-    const bios = this.split(piece, maxIoLen);
+    const bios = this.split(piece, target.maxIoLenSectors);
     piece.request.remaining += bios.length - 1;
     for (const bio of bios) this.submit(target, bio, piece.request);
   }

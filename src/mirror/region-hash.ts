@@ -159,23 +159,7 @@ export class RegionHash {
 
   /** `rh_inc`: a write is about to be issued to the region. */
   *inc(region: number): Blocking<void> {
-    this.incEntry(yield* this.find(region));
-  }
-
-  /** `dm_rh_inc_pending`: `rh_inc` for every bio except PREFLUSH and discard bios. */
-  *incPending(bios: readonly Bio[]): Blocking<void> {
-    for (const bio of bios) {
-      if (bio.operation === 'flush' || bio.operation === 'discard') continue;
-      // A region already in the hash needs no allocation, so no blocking call: skip the
-      // generators of inc and find (two per write on the hot path, profiled).
-      const held = this.regions.get(bio.writeRegion);
-      if (held !== undefined) this.incEntry(held);
-      else yield* this.inc(bio.writeRegion);
-    }
-  }
-
-  /** The body of `rh_inc` once the region's entry is found. */
-  private incEntry(entry: Region): void {
+    const entry = yield* this.find(region);
     entry.pending++;
     if (entry.state === DM_RH_CLEAN) {
       entry.state = DM_RH_DIRTY;
@@ -184,6 +168,14 @@ export class RegionHash {
       this.options.scheduler.trace('rh.mark', entry.key);
     }
     assert(entry.pending > 0, 'pending count did not increase');
+  }
+
+  /** `dm_rh_inc_pending`: `rh_inc` for every bio except PREFLUSH and discard bios. */
+  *incPending(bios: readonly Bio[]): Blocking<void> {
+    for (const bio of bios) {
+      if (bio.operation === 'flush' || bio.operation === 'discard') continue;
+      yield* this.inc(bio.writeRegion);
+    }
   }
 
   /** `dm_rh_dec`: a write to the region has completed. Runs in completion context. */
