@@ -4,7 +4,8 @@
  *
  * 1. `nbdkit memory` — the reference peer, measured in the same run;
  * 2. `mirrorsim serve` with a `core` log and the virtual clock;
- * 3. `mirrorsim serve` with a `disk` log (the cost of a persistent log).
+ * 3. `mirrorsim serve` with a `disk` log (the cost of a persistent log);
+ * 4. the `core` log again with `--no-check` (without the white-box checks).
  *
  * It reports fio's IOPS for each, the ratio of mirrorsim to nbdkit (aim
  * ≥ 0.5), and each server's CPU time per request (from /proc, so the
@@ -17,6 +18,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +34,8 @@ interface Options {
 
 interface Subject {
   readonly name: string;
+  /** The folder its profile goes to under --profile DIR (none for nbdkit). */
+  readonly profileName: string | null;
   readonly command: (socket: string, profileDir: string | null) => [string, string[]];
   /** Text on stderr or stdout that says the server listens (null: wait for the socket file). */
   readonly readyText: string | null;
@@ -58,18 +62,25 @@ function parseOptions(argv: readonly string[]): Options {
   return { seconds, rounds, profileDir: profile === '' ? null : profile };
 }
 
-function mirrorsim(logType: 'core' | 'disk'): Subject {
+function mirrorsim(logType: 'core' | 'disk', check = true): Subject {
+  const variant = check ? '' : ', --no-check';
+  const profileName = `${logType}${check ? '' : '-no-check'}`;
   return {
-    name: `mirrorsim serve (${logType} log, virtual clock)`,
+    name: `mirrorsim serve (${logType} log, virtual clock${variant})`,
+    profileName,
     readyText: 'listening on',
     command: (socket, profileDir) => {
       const profile =
-        profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, logType)}`];
+        profileDir === null
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, profileName)}`];
       return [
         process.execPath,
         [
+          // The flags the installed `mirrorsim` runs with (bin/mirrorsim.mjs).
+          '--max-semi-space-size=4',
           ...profile,
-          join(REPOSITORY, 'dist/cli/main.js'),
+          join(REPOSITORY, 'bin/mirrorsim.mjs'),
           'serve',
           '--socket',
           socket,
@@ -77,6 +88,7 @@ function mirrorsim(logType: 'core' | 'disk'): Subject {
           logType,
           '--size',
           '64MiB',
+          ...(check ? [] : ['--no-check']),
         ],
       ];
     },
@@ -85,6 +97,7 @@ function mirrorsim(logType: 'core' | 'disk'): Subject {
 
 const NBDKIT: Subject = {
   name: 'nbdkit memory 64M',
+  profileName: null,
   readyText: null,
   command: (socket) => ['nbdkit', ['-f', '-U', socket, 'memory', '64M']],
 };
@@ -101,6 +114,8 @@ async function startServer(
   socket: string,
   profileDir: string | null,
 ): Promise<ChildProcess> {
+  // A socket file left by an earlier run would look ready before the new server listens.
+  rmSync(socket, { force: true });
   const [command, args] = subject.command(socket, profileDir);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -111,12 +126,27 @@ async function startServer(
     output += chunk.toString();
   });
   const deadline = Date.now() + 30_000;
-  while (subject.readyText === null ? !existsSync(socket) : !output.includes(subject.readyText)) {
+  while (
+    !(subject.readyText === null ? await accepts(socket) : output.includes(subject.readyText))
+  ) {
     if (child.exitCode !== null) throw new Error(`${subject.name} exited: ${output}`);
     if (Date.now() > deadline) throw new Error(`${subject.name} did not start: ${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return child;
+}
+
+/** Whether something accepts connections on the Unix socket `path`. */
+function accepts(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -184,9 +214,10 @@ function median(values: readonly number[]): number {
 }
 
 /** The functions with the most self time in each profile under `directory`. */
-function printProfiles(directory: string): void {
-  for (const logType of ['core', 'disk']) {
-    const folder = join(directory, logType);
+function printProfiles(directory: string, subjects: readonly Subject[]): void {
+  for (const subject of subjects) {
+    if (subject.profileName === null) continue;
+    const folder = join(directory, subject.profileName);
     if (!existsSync(folder)) continue;
     const selfTime = new Map<string, number>();
     let total = 0;
@@ -209,7 +240,7 @@ function printProfiles(directory: string): void {
         total += delta;
       });
     }
-    console.log(`\nprofile of mirrorsim serve (${logType} log), self time excluding idle:`);
+    console.log(`\nprofile of ${subject.name}, self time excluding idle:`);
     for (const [key, time] of [...selfTime]
       .sort((left, right) => right[1] - left[1])
       .slice(0, 15)) {
@@ -235,7 +266,7 @@ async function main(): Promise<void> {
     mkdirSync(options.profileDir, { recursive: true });
   }
   const directory = mkdtempSync(join(tmpdir(), 'mirrorsim-nbd-speed-'));
-  const subjects = [NBDKIT, mirrorsim('core'), mirrorsim('disk')];
+  const subjects = [NBDKIT, mirrorsim('core'), mirrorsim('disk'), mirrorsim('core', false)];
   const results = new Map<string, Measurement[]>(subjects.map((subject) => [subject.name, []]));
   try {
     for (let round = 0; round < options.rounds; round++) {
@@ -258,14 +289,19 @@ async function main(): Promise<void> {
   for (const row of summary) {
     const ratio = row === reference ? '' : `  ratio ${(row.iops / reference.iops).toFixed(2)}`;
     console.log(
-      `  ${row.name.padEnd(44)} ${row.iops.toFixed(0).padStart(7)} IOPS  ${row.cpu.toFixed(1).padStart(6)} µs CPU/request  ${row.latency.toFixed(0).padStart(6)} µs mean latency${ratio}`,
+      `  ${row.name.padEnd(56)} ${row.iops.toFixed(0).padStart(7)} IOPS  ${row.cpu.toFixed(1).padStart(6)} µs CPU/request  ${row.latency.toFixed(0).padStart(6)} µs mean latency${ratio}`,
     );
   }
   const coreRatio = summary[1]!.iops / reference.iops;
   console.log(
     `\n  core log vs nbdkit: ${coreRatio.toFixed(2)} (aim ≥ 0.5: ${coreRatio >= 0.5 ? 'met' : 'MISSED'})`,
   );
-  if (options.profileDir !== null) printProfiles(options.profileDir);
+  console.log(
+    `  load average after: ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
+  if (options.profileDir !== null) printProfiles(options.profileDir, subjects);
 }
 
 await main();

@@ -83,6 +83,8 @@ const READ_VIOLATIONS_KEPT = 20;
 export class MirrorExport implements NbdBackend {
   readonly world: World;
   readonly seed: number;
+  /** The devices have a volatile write cache. */
+  readonly writeCache: boolean;
   readonly oracle = new ContentOracle();
   readonly metrics = new ExportMetrics();
   readonly clock: SimulationClock;
@@ -98,6 +100,7 @@ export class MirrorExport implements NbdBackend {
 
   constructor(options: MirrorExportOptions) {
     this.seed = options.seed;
+    this.writeCache = options.writeCache;
     this.world = new World({ seed: options.seed });
     const deviceDefaults = { writeCache: options.writeCache };
     this.stackNow = new MirrorStack({
@@ -294,6 +297,7 @@ export class MirrorExport implements NbdBackend {
       strategy,
       strategyName: strategy,
       requestsLost: this.inFlight,
+      writeCache: this.writeCache,
       replay: this.replayCommand(strategy),
     });
     if (this.checker === null) checker.detach();

@@ -312,6 +312,7 @@ describe('formatPowerCut', () => {
       legsIdentical: true,
       overlapRegions: 1,
       oracle: 'violated' as const,
+      expected: null,
       violationCount: 1,
       violations: ['sector 7: read zero, expected one of write 3'],
       statusInfo: '2 leg0 leg1 8/8 1 AA 1 core',
@@ -331,5 +332,15 @@ describe('formatPowerCut', () => {
         '',
       ].join('\n'),
     );
+    const allowed = formatPowerCut({
+      ...report,
+      oracle: 'ok',
+      expected: '§2.5 §5.5: a nosync table ignores the on-disk state',
+    });
+    expect(allowed.split('\n').slice(5, 8)).toEqual([
+      'verification:    passed with differences Linux itself allows after a crash:',
+      '                 §2.5 §5.5: a nosync table ignores the on-disk state',
+      '  - sector 7: read zero, expected one of write 3',
+    ]);
   });
 });
