@@ -8,10 +8,12 @@ import { Command, CommanderError } from 'commander';
 import '../src/log/builtin-logs.js';
 import { registerBenchCommand } from './bench-command.js';
 import { type CliIo, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './cli-io.js';
+import { registerCtlCommand } from './ctl-command.js';
 import { registerFuzzCommand } from './fuzz-command.js';
 import { registerLogDaemonCommand } from './log-daemon-command.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerServeCommand } from './serve-command.js';
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -40,6 +42,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     exitCode = code;
   });
   registerReplayCommand(program, io, (code) => {
+    exitCode = code;
+  });
+  registerServeCommand(program, io, (code) => {
+    exitCode = code;
+  });
+  registerCtlCommand(program, io, (code) => {
     exitCode = code;
   });
   try {

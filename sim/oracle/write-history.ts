@@ -142,6 +142,19 @@ export class WriteHistory {
   }
 
   /**
+   * The ids of the writes, discards and pins that may still be read at
+   * `sector` (the history prunes the rest), oldest first. For callers whose
+   * data carries no stamp (a real NBD client's): they identify a sector's
+   * content among these themselves, then judge it with a stamp for that id.
+   */
+  writeIdsAt(sector: number): readonly number[] {
+    const pageIndex = Math.floor(sector / PAGE_SECTORS);
+    const entry = this.pages.get(pageIndex)?.[sector - pageIndex * PAGE_SECTORS];
+    if (entry === undefined) return [];
+    return typeof entry === 'number' ? [entry] : entry.ids.slice();
+  }
+
+  /**
    * Discards that were not durable: a crash can leave them applied on one
    * leg and not another, and the log does not record them (reference §4.8).
    */

@@ -312,7 +312,10 @@ function finish(input: FinishInput): RunResult {
  * one table of expectations (no fault was injected; the log device read
  * fine at the reboot). Null for a log type the table does not describe.
  */
-function runCrashExpectation(stack: MirrorStack, writeCache: boolean): CrashExpectation | null {
+export function runCrashExpectation(
+  stack: MirrorStack,
+  writeCache: boolean,
+): CrashExpectation | null {
   const logType = stack.mirror.log.typeName;
   if (!(FUZZ_LOG_TYPES as readonly string[]).includes(logType)) return null;
   const [, logArgCount = '0', ...rest] = stack.table.args;
@@ -343,7 +346,7 @@ function runCrashExpectation(stack: MirrorStack, writeCache: boolean): CrashExpe
 }
 
 /** Whether a documented crash outcome explains a violation of this kind. */
-function allows(expectation: CrashExpectation, kind: ViolationKind): boolean {
+export function allows(expectation: CrashExpectation, kind: ViolationKind): boolean {
   if (expectation.allowed.includes(kind)) return true;
   return expectation.legsMayDiffer && (kind === 'legs-differ' || kind === 'legs-differ-in-sync');
 }

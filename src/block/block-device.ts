@@ -35,6 +35,11 @@ export interface WriteRequest {
   readonly data: Uint8Array;
   /** Forced unit access: durable when the write completes. */
   readonly fua?: boolean;
+  /**
+   * The caller never changes `data` after submitting it, so a device may
+   * keep it (in a write cache, a write log) instead of copying it.
+   */
+  readonly stable?: boolean;
 }
 
 /** A write of a whole range given sparsely: extents hold data, the rest is zeros. */

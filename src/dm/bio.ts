@@ -21,6 +21,8 @@ export class Bio {
   recordedLeg = -1;
   /** Set once DM core has seen the bio complete for good. */
   finished = false;
+  /** The user never changes `data` (a write's `stable` flag): devices may keep it without a copy. */
+  stableData = false;
 
   constructor(
     readonly operation: BioOperation,

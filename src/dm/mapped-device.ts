@@ -37,6 +37,8 @@ interface UserRequest {
   readonly sectorCount: number;
   readonly data: Uint8Array | null;
   readonly fua: boolean;
+  /** The user never changes a write's data: passed down to the devices (WriteRequest.stable). */
+  readonly stable: boolean;
   readonly callback: UserCallback;
   remaining: number;
   failed: BioStatusFailure | null;
@@ -193,11 +195,16 @@ export class MappedDevice {
   ): void {
     this.checkUserRange('read', request);
     this.stats.userReads++;
-    this.start({ operation: 'read', ...request, data: null, fua: false, callback });
+    this.start({ operation: 'read', ...request, data: null, fua: false, stable: false, callback });
   }
 
   write(
-    request: { readonly sector: number; readonly data: Uint8Array; readonly fua?: boolean },
+    request: {
+      readonly sector: number;
+      readonly data: Uint8Array;
+      readonly fua?: boolean;
+      readonly stable?: boolean;
+    },
     callback: (error: BlockIoError | null) => void,
   ): void {
     const sectorCount = sectorsOfBuffer(this.geometry(), 'write', request.data);
@@ -209,6 +216,7 @@ export class MappedDevice {
       sectorCount,
       data: request.data,
       fua: request.fua === true,
+      stable: request.stable === true,
       // A completion callback ignores the data argument: no adapter closure per request.
       callback,
     });
@@ -223,6 +231,7 @@ export class MappedDevice {
       sectorCount: 0,
       data: null,
       fua: false,
+      stable: false,
       callback,
     });
   }
@@ -238,6 +247,7 @@ export class MappedDevice {
       ...request,
       data: null,
       fua: false,
+      stable: false,
       callback,
     });
   }
@@ -250,6 +260,7 @@ export class MappedDevice {
       sectorCount: spec.sectorCount,
       data: spec.data,
       fua: spec.fua,
+      stable: spec.stable,
       callback: spec.callback,
       remaining: 1,
       failed: null,
@@ -306,15 +317,17 @@ export class MappedDevice {
         ? request.data
         : request.data.subarray(from, from + sectorCount * SECTOR_SIZE_BYTES);
     }
-    return new Bio(
+    const bio = new Bio(
       request.operation,
       sector,
       sectorCount,
       data,
       request.fua,
       piece.readahead,
-      (bio) => this.onBioEnd(bio, request),
+      (ended) => this.onBioEnd(ended, request),
     );
+    bio.stableData = request.stable;
+    return bio;
   }
 
   private submit(target: Target, bio: Bio, request: UserRequest): void {

@@ -528,7 +528,7 @@ export class MirrorSet implements Target {
         return;
       case 'write':
         assert(bio.data !== null, 'a write bio carries data');
-        leg.device.write({ sector, data: bio.data, fua: bio.fua }, done);
+        leg.device.write({ sector, data: bio.data, fua: bio.fua, stable: bio.stableData }, done);
         return;
       case 'read':
         assert(false, 'reads are not written to legs');
