@@ -192,7 +192,42 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     }
   });
 
-  it('§4.10 two joins in one confchg: only the first is handled ("More than one node joining/leaving")', () => {
+  it('§4.10 cpg_config_callback handles the first of two node failures in one confchg (the nodes one ring change lost): delay #1 stays up and the announced server change never resends', () => {
+    const outcome = (merge: false | 'node-failures') => {
+      const cluster = new TestCluster({ nodeCount: 4, merge });
+      cluster.activate(CORE);
+      // Nodes 1 (the server) and 2 announce their POSTSUSPEND; node 4's MARK goes after them.
+      cluster.node(1).send(UlogRequestType.POSTSUSPEND);
+      cluster.node(2).send(UlogRequestType.POSTSUSPEND);
+      const mark = cluster.node(4).send(UlogRequestType.MARK_REGION, encodeUlogRegions([3]));
+      // Both nodes fail before their own POSTSUSPEND comes back: no orderly leave, NODEDOWN.
+      cluster.world.scheduler.runFor(10);
+      for (const nodeid of [1, 2]) {
+        cluster.cpg.nodeDown(nodeid);
+        cluster.node(nodeid).process.crash();
+      }
+      cluster.settle();
+      const node4 = cluster.node(4);
+      return {
+        answered: node4.replies.get(mark)?.error,
+        delay: node4.cpg?.delay,
+        server: node4.cpg?.lowestId,
+        noted: node4.process.messages.includes(`[${UUID}]  More than one node joining/leaving`),
+      };
+    };
+    // One confchg per failure: both decrements, then the resend reaches the new server (node 3).
+    expect(outcome(false)).toEqual({ answered: 0, delay: 0, server: 3, noted: false });
+    // corosync's one confchg: only node 1's departure counted; nothing is resent (the kernel's 15 s
+    // resend is all that is left).
+    expect(outcome('node-failures')).toEqual({
+      answered: undefined,
+      delay: 1,
+      server: 3,
+      noted: true,
+    });
+  });
+
+  it('§4.10 two joins in one confchg (mergeMembershipChanges true; no corosync delivers it, do_proc_join): only the first is handled', () => {
     const cluster = new TestCluster({ nodeCount: 3, merge: true });
     cluster.activate(CORE, [1]);
     for (const nodeid of [2, 3]) cluster.node(nodeid).ctr(CORE);
