@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EINVAL } from '../../../src/errno.js';
+import { EINVAL, ENOENT } from '../../../src/errno.js';
 import { encodeClogRequest } from '../../../src/log/cluster/clog-request.js';
 import { ClogCpgState, LogState } from '../../../src/log/cluster/cluster-constants.js';
 import { readDiskLogImage } from '../../../src/log/disk-log-format.js';
@@ -243,13 +243,23 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(cluster.node(3).cpg?.state).toBe(ClogCpgState.INVALID);
   });
 
-  it('§1.3 integrated_flush marks in a FLUSH are ignored: nothing is marked', () => {
+  it('§1.3 integrated_flush marks in a FLUSH are not marked, and clog_flush sets no data_size: the server’s answer echoes them back to the kernel', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(DISK);
     resyncAll(cluster, 1);
-    expect(cluster.node(2).call(UlogRequestType.FLUSH, encodeUlogRegions([3]))?.error).toBe(0);
+    const node2 = cluster.node(2);
+    expect(node2.call(UlogRequestType.FLUSH, encodeUlogRegions([3]))?.error).toBe(0);
     cluster.settle();
     expect(bits(cluster.node(1).log!, 'clean')).toBe('11111111');
+    // The reply record: error 0 and the 8 bytes of the FLUSH's payload (its data_size at 156),
+    // which the kernel's fill_pkg refuses with -ENOSPC: it gave a FLUSH no reply buffer.
+    const seq = Math.max(...node2.rawReplies.keys());
+    const record = node2.rawReplies.get(seq)!;
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    expect([view.getInt32(144, true), view.getUint32(156, true), record.length]).toEqual([
+      0, 8, 168,
+    ]);
+    expect(Array.from(record.subarray(160))).toEqual(Array.from(encodeUlogRegions([3])));
   });
 
   it('§4.9 orderly server change: a request the leaving server never answered is resent to the new one; SET_REGION_SYNC is answered, not resent', () => {
@@ -370,6 +380,19 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(other.node(1).ctr(DISK, 1).data.length).toBe(0);
   });
 
+  it('clog_ctr names the first argument after a "clustered-disk" type word, whatever _clog_ctr made of the line, and nothing after "clustered-core"', () => {
+    const cluster = new TestCluster({ nodeCount: 1 });
+    // A core log by its arguments, under the disk type word: the kernel is told "1024".
+    const core = cluster.node(1).ctr('8192 clustered-disk 1024 nosync');
+    expect(new TextDecoder().decode(core.data)).toBe('1024\u0000');
+    expect(cluster.node(1).log?.disk).toBeNull();
+    // A disk log by its arguments, under the core type word: no name, though the log is on disk.
+    const other = new TestCluster({ nodeCount: 1 });
+    const disk = other.node(1).ctr('8192 clustered-core log0 1024');
+    expect([disk.error, disk.data.length]).toEqual([0, 0]);
+    expect(other.node(1).log?.disk).not.toBeNull();
+  });
+
   it('STATUS_INFO and STATUS_TABLE as cmirrord prints them', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(DISK);
@@ -406,6 +429,25 @@ describe('cmirrord local.c routing (§4.3)', () => {
     // Local requests read the pending replica: GET_REGION_SIZE works before the resume.
     expect(decodeUlogU64(node2.call(UlogRequestType.GET_REGION_SIZE)!.data)).toBe(1024n);
     expect(node2.region(UlogRequestType.IN_SYNC, 1)?.error).toBe(EINVAL);
+  });
+
+  it('do_local_work: a RESUME that local_resume refuses is answered with u_rq->error untouched (0), so the kernel takes the resume as done; nothing was joined', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    const node1 = cluster.node(1);
+    // No CTR: the log is neither official nor pending (-EINVAL from local_resume).
+    expect(node1.call(UlogRequestType.RESUME)?.error).toBe(0);
+    expect(node1.process.messages).toContain(
+      'clog_resume called on log that is not official or pending',
+    );
+    // corosync refuses the handle on a node that is down (create_cluster_cpg's -EPERM).
+    const node2 = cluster.node(2);
+    node2.ctr(CORE);
+    cluster.cpg.nodeDown(2);
+    expect(node2.call(UlogRequestType.RESUME)?.error).toBe(0);
+    expect(node2.process.messages).toContain('clog_resume:  Failed to create cluster CPG');
+    // The log stayed pending and out of any CPG: cluster requests fail at cluster_send.
+    expect(node2.log?.state).toBe(LogState.NEW);
+    expect(node2.mark(1)?.error).toBe(ENOENT);
   });
 
   it('kernel_recv: request_type 0 is NACKed with -EAGAIN, an unknown type is ignored without a reply (local.c)', () => {
