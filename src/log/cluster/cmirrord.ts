@@ -300,7 +300,29 @@ export class Cmirrord {
     );
   }
 
-  /** `local_resume`: a pending log sleeps out the 3 s rejoin delay, joins its CPG and becomes official. */
+  /**
+   * `local_resume`: a pending log sleeps out the 3 s rejoin delay, joins
+   * its CPG and becomes official.
+   *
+   * What the sleep hides (delay #2, §4.9, §5.7). A member snapshots a
+   * joiner's checkpoint at the end of the next message it handles and
+   * multicasts it once `cpg_dispatch` returns (`do_checkpoints`).
+   * `cpg_dispatch(CS_DISPATCH_ALL)` drains every callback that has
+   * arrived, so a member blocked inside a handler (the server writing its
+   * log) still handles the joiner's leave before exporting, and
+   * `cpg_leave_callback` drops the pending checkpoint. It goes stale only
+   * when the joiner's leave and new join are sequenced before the
+   * member's CHECKPOINT_READY yet reach that member after its dispatch
+   * returned: its deliveries lag the others' by more than the joiner
+   * takes to leave and join again. Then nothing stops it: the leave
+   * finds nothing left to remove, and `import_checkpoint` checks only
+   * the bitmap size, so the new session imports a state that misses
+   * everything between the snapshot and its join. The sleep stretches a
+   * rejoin to over 2 s (`t` counts whole seconds), and only for a suspend
+   * and resume of one `log_c`: a DTR and a new CTR (a deactivation and
+   * activation) or a restarted daemon starts from `delay` 0 and rejoins
+   * at once. test/sim/cluster/cmirrord-stale-checkpoint.test.ts shows each case.
+   */
   private *localResume(request: ClogRequest): Blocking<number> {
     if (this.getLog(request.uuid, request.luid) !== undefined) return 0;
     const log = this.getPendingLog(request.uuid, request.luid);
