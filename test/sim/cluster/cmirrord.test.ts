@@ -127,6 +127,16 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     ).toEqual({ result: 1n, region: 0n });
   });
 
+  it('§4.6 clog_get_resync_work: "Resync work complete" answers i = 0 with r = find_next_zero_bit’s result (the region count); afterwards "Recovery finished" leaves r at 0', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    cluster.activate('8192 clustered-core 1024 nosync');
+    const ask = () =>
+      decodeUlogResyncWork(cluster.node(2).call(UlogRequestType.GET_RESYNC_WORK)!.data);
+    expect(ask()).toEqual({ result: 0n, region: 8n });
+    expect(cluster.node(1).log!.syncSearch).toBe(9);
+    expect(ask()).toEqual({ result: 0n, region: 0n });
+  });
+
   it('§4.6 clog_is_remote_recovering: any region out of sync is recovering, the hint is sync_search - 1, and a server PRESUSPEND answers {0, region_count}', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(CORE);
