@@ -169,6 +169,33 @@ describe('the simulated CPG service (§4.10)', () => {
     ]);
   });
 
+  it('while node failures wait to be merged: a failing node’s last message goes before their confchg, a survivor’s after it, and a process exit is a confchg of its own', () => {
+    const { world, model } = newCpg();
+    const processes = [1, 2, 3, 4].map((nodeid) => new CpgTestProcess(model, nodeid, nodeid * 100));
+    for (const process of processes) process.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const [a, , c, d] = processes as [
+      CpgTestProcess,
+      CpgTestProcess,
+      CpgTestProcess,
+      CpgTestProcess,
+    ];
+    model.nodeDown(2);
+    c.send('from 3');
+    a.send('from 1');
+    model.nodeDown(3);
+    d.service.processExited();
+    world.scheduler.runUntilIdle();
+    expect(
+      a.seen.slice(-4).map((event) => (event.kind === 'confchg' ? event.left : event.text)),
+    ).toEqual([
+      'from 3',
+      [address(2, 200, NODEDOWN), address(3, 300, NODEDOWN)],
+      'from 1',
+      [address(4, 400, PROCDOWN)],
+    ]);
+  });
+
   it('a node’s deliveries can run late (setDeliveryDelayTicks): in order, while what it multicasts is sequenced when sent', () => {
     const { world, model } = newCpg();
     const a = new CpgTestProcess(model, 1, 100);
