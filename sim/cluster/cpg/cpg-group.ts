@@ -25,8 +25,9 @@ export class CpgGroup {
   readonly pending: PendingMembershipChange[] = [];
   /**
    * Messages multicast while merged changes wait, in the order sent, as
-   * a ring holds messages while it reforms: after a confchg of joins,
-   * before a confchg of departures (so that they reach the old view).
+   * a ring holds messages while it reforms: sequenced right after the
+   * confchg, in the new view, except those of a departing member, which
+   * it sent in the old view and come right before.
    */
   readonly held: { readonly handle: SimCpgHandle; readonly message: Uint8Array }[] = [];
 

@@ -6,6 +6,9 @@ import { checkLatency, type LatencyModel } from '../../../src/block/latency.js';
 import type { RandomSource } from '../../../src/world/random-stream.js';
 import type { Scheduler } from '../../../src/world/scheduler.js';
 
+/** See {@link CpgModelOptions.mergeMembershipChanges}. */
+export type CpgMembershipMerge = boolean | 'node-failures';
+
 /** The options of {@link CpgModel}. */
 export interface CpgModelOptions {
   readonly scheduler: Scheduler;
@@ -19,14 +22,27 @@ export interface CpgModelOptions {
    */
   readonly latency?: LatencyModel;
   /**
-   * Joins (or leaves, or node and process deaths) requested in the same
-   * instant, with no message multicast to the group between them, arrive
-   * as one confchg listing them all, as corosync can deliver them after a
-   * ring change; messages multicast meanwhile are held and sequenced right
-   * after it. cmirrord handles only the first entry of such a change
-   * (§4.10). Default false: one confchg per change.
+   * Which membership changes requested in the same instant share one
+   * confchg (cmirrord handles only the first entry of such a change,
+   * §4.10); messages multicast while they wait are held and sequenced
+   * right after the confchg, in the new view (those of a departing
+   * member right before it, in the old one).
+   *
+   * - `'node-failures'` (the default), corosync's rule: the processes of
+   *   the nodes that fail together (one ring change, here one instant)
+   *   leave in one confchg per group, reason NODEDOWN
+   *   (`downlist_master_choose_and_send`, "only one confchg event per cpg
+   *   group"); every join, orderly leave and process exit is its own
+   *   confchg, since each is one `PROCJOIN`/`PROCLEAVE` message
+   *   (`do_proc_join`, which asserts `joined_list_entries <= 1`;
+   *   `do_proc_leave`). openais's CPG behaves the same.
+   * - `false`: every change its own confchg, even two processes of one
+   *   failed node (beyond corosync: failures seen one at a time).
+   * - `true`: any changes of one kind share a confchg, joins too — a
+   *   confchg no corosync or openais release delivers, kept to exercise
+   *   cmirrord's first-entry-only handling with joins.
    */
-  readonly mergeMembershipChanges?: boolean;
+  readonly mergeMembershipChanges?: CpgMembershipMerge;
   /**
    * Keep every group's sequenced events ({@link CpgModel.history}) for
    * white-box checks. Memory grows with every message: tests only.

@@ -16,14 +16,23 @@
  *   before its leave and then its own confchg.
  * - **Self-delivery.** The sender is a member and receives its own
  *   messages.
+ * - **Handle states** (corosync's exec/cpg.c): a handle is joining until
+ *   its own join confchg reaches its node and leaving until its own leave
+ *   confchg does; `cpg_mcast_joined` is allowed while joining (the message
+ *   follows the join in the order) and refused while leaving. Confchg
+ *   member lists are sorted by nodeid then pid, as corosync keeps its
+ *   process list.
  * - **Failures.** `nodeDown` (every process of a node, reason NODEDOWN),
  *   a process's exit (PROCDOWN), an orderly leave (LEAVE), and `reset`,
  *   a power cut of the whole cluster. A dead process receives nothing
  *   more; what it multicast before it died was already sequenced and
  *   reaches every survivor.
- * - With `mergeMembershipChanges`, changes of one kind requested in the
- *   same instant arrive as one confchg; messages multicast meanwhile are
- *   held and sequenced right after it.
+ * - Node failures of one instant leave in one confchg, as corosync
+ *   reports the nodes lost in one ring change; every other change is its
+ *   own confchg (`mergeMembershipChanges` sets the rule).
+ * - A node's deliveries can be made late ({@link CpgModel.setDeliveryDelayTicks}):
+ *   a loaded node whose corosync hands it the agreed order behind the
+ *   others, while its own multicasts are still sequenced when it sends them.
  *
  * @example
  * ```ts
@@ -56,7 +65,7 @@ import {
   type CpgModelStats,
   checkCpgModelOptions,
 } from './cpg-model-options.js';
-import { type CpgHandleOwner, SimCpgHandle } from './sim-cpg-handle.js';
+import { type CpgHandleOwner, SimCpgHandle, type SimCpgJoinRefusal } from './sim-cpg-handle.js';
 
 /** The CPG service as one process (`nodeid`, `pid`) reaches it. */
 export interface CpgProcessService extends CpgService {
@@ -84,7 +93,7 @@ export class CpgModel {
   private readonly scheduler: Scheduler;
   private readonly random: RandomSource;
   private readonly latency: LatencyModel;
-  private readonly merge: boolean;
+  private readonly merge: 'none' | 'node-failures' | 'all';
   private readonly recordHistory: boolean;
   private readonly groups = new Map<string, CpgGroup>();
   private readonly histories = new Map<string, CpgEvent[]>();
@@ -92,6 +101,8 @@ export class CpgModel {
   private readonly handlesByNode = new Map<number, Set<SimCpgHandle>>();
   private readonly latencyStreams = new Map<number, RandomStream>();
   private readonly downNodes = new Set<number>();
+  /** Extra delivery delay per node ({@link setDeliveryDelayTicks}). */
+  private readonly deliveryDelays = new Map<number, number>();
   /** The scheduled flush of merged membership changes, per group. */
   private readonly flushEvents = new Map<string, ScheduledEvent>();
   private sequenceNext = 0;
@@ -103,7 +114,8 @@ export class CpgModel {
     this.latency = checkCpgModelOptions(options);
     this.scheduler = options.scheduler;
     this.random = options.random;
-    this.merge = options.mergeMembershipChanges ?? false;
+    const merge = options.mergeMembershipChanges ?? 'node-failures';
+    this.merge = merge === true ? 'all' : merge === false ? 'none' : merge;
     this.recordHistory = options.recordHistory ?? false;
     this.owner = {
       scheduler: this.scheduler,
@@ -116,6 +128,7 @@ export class CpgModel {
       refused: () => {
         this.stats.mcastRefused++;
       },
+      joinRefusal: (handle, group) => this.joinRefusal(handle, group),
     };
   }
 
@@ -175,9 +188,25 @@ export class CpgModel {
     this.scheduler.trace('cpg.reset', this.boot);
   }
 
-  /** The members of `group` in the current view (white-box). */
+  /**
+   * From now on, everything the CPG delivers to node `nodeid` arrives
+   * `delayTicks` later than it would (0 restores it): a loaded node whose
+   * corosync hands it the agreed order late. Its own multicasts are still
+   * sequenced when sent, so they can land after events it has not seen
+   * yet. Order is kept: nothing overtakes what was scheduled before.
+   */
+  setDeliveryDelayTicks(nodeid: number, delayTicks: number): void {
+    checkId(nodeid, 'nodeid');
+    if (!Number.isSafeInteger(delayTicks) || delayTicks < 0) {
+      throw new RangeError(`CPG delivery delay ${delayTicks} is not an integer ≥ 0 ticks`);
+    }
+    if (delayTicks === 0) this.deliveryDelays.delete(nodeid);
+    else this.deliveryDelays.set(nodeid, delayTicks);
+  }
+
+  /** The members of `group` in the current view, by nodeid then pid (white-box). */
   members(group: string): readonly CpgAddress[] {
-    return (this.groups.get(group)?.members ?? []).map((handle) => handle.address(CpgReason.JOIN));
+    return sortedAddresses(this.groups.get(group)?.members ?? []);
   }
 
   /** Every event `group` sequenced, in order; empty unless built with `recordHistory`. */
@@ -190,7 +219,7 @@ export class CpgModel {
   private multicast(handle: SimCpgHandle, message: Uint8Array): void {
     const group = this.groups.get(handle.groupName ?? '');
     assert(group !== undefined, 'a multicast from a handle whose group does not exist');
-    if (this.merge && group.pending.length > 0) {
+    if (group.pending.length > 0) {
       // The changes of this instant are merged into one confchg: the message waits behind it.
       group.held.push({ handle, message });
       return;
@@ -246,14 +275,26 @@ export class CpgModel {
   }
 
   private requestChange(groupName: string, change: PendingMembershipChange): void {
+    const mergeable =
+      this.merge === 'all' ||
+      (this.merge === 'node-failures' && change.reason === CpgReason.NODEDOWN);
+    const waiting = this.groups.get(groupName);
+    // What waits goes first, so that changes keep the order they were asked in.
+    if (
+      waiting !== undefined &&
+      waiting.pending.length > 0 &&
+      (!mergeable || waiting.pending[0]!.kind !== change.kind)
+    ) {
+      this.flush(waiting);
+    }
+    // Looked up again: that flush may have emptied the group and dropped it.
     let group = this.groups.get(groupName);
     if (group === undefined) {
       group = new CpgGroup(groupName);
       this.groups.set(groupName, group);
     }
-    if (group.pending.length > 0 && group.pending[0]!.kind !== change.kind) this.flush(group);
     group.pending.push(change);
-    if (!this.merge) {
+    if (!mergeable) {
       this.flush(group);
       return;
     }
@@ -273,22 +314,28 @@ export class CpgModel {
       this.flushEvents.delete(group.name);
     }
     const changes = group.pending.splice(0);
-    if (changes.length === 0) return;
+    if (changes.length === 0) {
+      // The changes vanished (a joiner died before its join): what waited behind them goes now.
+      this.releaseHeld(group);
+      this.dropIfEmpty(group);
+      return;
+    }
     const joining = changes[0]!.kind === 'join';
-    // Messages held behind departures go out in the old view, before it shrinks.
-    if (!joining) this.releaseHeld(group);
+    // What a departing member multicast while its departure waited was sent in the old view.
+    if (!joining) this.releaseHeld(group, new Set(changes.map((change) => change.handle)));
     const leaverRecipients: SimCpgHandle[] = [];
+    const own = new Set<SimCpgHandle>();
     for (const change of changes) {
       assert(change.kind === changes[0]!.kind, 'a confchg mixing joins and leaves');
+      own.add(change.handle);
       if (joining) {
+        assert(change.handle.state === 'join-started', 'a join sequenced for a handle not joining');
         group.members.push(change.handle);
-        change.handle.membershipSequenced(true);
         continue;
       }
       group.removeMember(change.handle);
       // An orderly leaver is alive and sees its own leave; the dead see nothing.
       if (change.reason === CpgReason.LEAVE && change.handle.state === 'leave-started') {
-        change.handle.membershipSequenced(false);
         leaverRecipients.push(change.handle);
       }
     }
@@ -296,29 +343,48 @@ export class CpgModel {
     const confchg: CpgConfchgEvent = {
       kind: 'confchg',
       group: group.name,
-      members: group.members.map((handle) => handle.address(CpgReason.JOIN)),
+      members: sortedAddresses(group.members),
       left: joining ? [] : addresses,
       joined: joining ? addresses : [],
       sequence: this.sequenceNext++,
     };
     this.stats.confchgs++;
-    this.sequence(group, confchg, [...group.members, ...leaverRecipients]);
-    // Messages held behind joins go out in the new view, their senders' joins included.
+    this.sequence(group, confchg, [...group.members, ...leaverRecipients], own);
+    // The others' messages multicast while the changes waited go out in the new view: corosync
+    // orders them after the PROCJOIN or PROCLEAVE already sent, and a survivor's message sent once
+    // its ring lost a node is delivered in the ring formed without it.
     this.releaseHeld(group);
+    this.dropIfEmpty(group);
+  }
+
+  private dropIfEmpty(group: CpgGroup): void {
     if (group.members.length === 0 && group.pending.length === 0 && group.held.length === 0) {
       this.groups.delete(group.name);
     }
   }
 
-  private releaseHeld(group: CpgGroup): void {
-    for (const held of group.held.splice(0)) {
+  /** Sequences the held messages (only those of `senders` when given), in the order sent. */
+  private releaseHeld(group: CpgGroup, senders?: ReadonlySet<SimCpgHandle>): void {
+    const release = group.held.filter((held) => senders?.has(held.handle) ?? true);
+    const kept = group.held.filter((held) => !release.includes(held));
+    group.held.splice(0, group.held.length, ...kept);
+    for (const held of release) {
       assert(group.isMember(held.handle), 'a held message from a handle outside the view');
       this.sequenceMessage(group, held.handle, held.message);
     }
   }
 
-  /** Hands `event` to every live recipient, each after its own latency. */
-  private sequence(group: CpgGroup, event: CpgEvent, recipients: readonly SimCpgHandle[]): void {
+  /**
+   * Hands `event` to every live recipient, each after its own latency (and
+   * its node's delivery delay); `own` are the handles whose join or leave
+   * it is, whose state changes when it reaches them.
+   */
+  private sequence(
+    group: CpgGroup,
+    event: CpgEvent,
+    recipients: readonly SimCpgHandle[],
+    own: ReadonlySet<SimCpgHandle> = new Set(),
+  ): void {
     this.scheduler.trace(event.kind === 'message' ? 'cpg.mcast' : 'cpg.confchg', event.sequence);
     if (this.recordHistory) {
       let history = this.histories.get(group.name);
@@ -330,8 +396,29 @@ export class CpgModel {
     }
     for (const handle of recipients) {
       if (handle.gone) continue;
-      handle.deliver(event, drawLatencyTicks(this.latency, this.latencyStream(handle.nodeid)));
+      const latencyTicks =
+        drawLatencyTicks(this.latency, this.latencyStream(handle.nodeid)) +
+        (this.deliveryDelays.get(handle.nodeid) ?? 0);
+      handle.deliver(event, latencyTicks, own.has(handle));
     }
+  }
+
+  /**
+   * What corosync's join handler refuses before it looks at the handle's
+   * own state: a handle of the same process (this one included) already
+   * holding the group, joining, joined or leaving (CS_ERR_EXIST); the
+   * group's view still listing the process, gone without its departure
+   * sequenced yet (CS_ERR_TRY_AGAIN, "not yet delivered leave").
+   */
+  private joinRefusal(handle: SimCpgHandle, group: string): SimCpgJoinRefusal | null {
+    for (const other of this.nodeHandles(handle.nodeid)) {
+      if (other.pid === handle.pid && other.holds(group)) return 'exist';
+    }
+    const view = this.groups.get(group)?.members ?? [];
+    const listed = view.some(
+      (member) => member.nodeid === handle.nodeid && member.pid === handle.pid,
+    );
+    return listed ? 'try-again' : null;
   }
 
   private countDispatch(event: CpgEvent): void {
@@ -360,6 +447,13 @@ export class CpgModel {
     }
     return handles;
   }
+}
+
+/** Members as a confchg lists them: by nodeid, then pid (corosync's sorted process list). */
+function sortedAddresses(handles: readonly SimCpgHandle[]): CpgAddress[] {
+  return handles
+    .map((handle) => handle.address(CpgReason.JOIN))
+    .sort((a, b) => a.nodeid - b.nodeid || a.pid - b.pid);
 }
 
 function checkId(value: number, what: string): void {

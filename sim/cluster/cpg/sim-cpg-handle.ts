@@ -18,6 +18,7 @@ import {
   CS_ERR_EXIST,
   CS_ERR_NAME_TOO_LONG,
   CS_ERR_NOT_EXIST,
+  CS_ERR_TRY_AGAIN,
   CS_OK,
   type CsError,
 } from '../../../src/log/cluster/cpg.js';
@@ -26,9 +27,11 @@ import type { CpgEvent } from './cpg-event.js';
 
 /**
  * Where a handle is in libcpg's life (`cpd_state`, plus the two ends):
- * `join-started` until its join is sequenced, `leave-started` until its
- * leave is; `finalized` after `cpg_finalize`; `dead` once its process or
- * node is gone.
+ * `join-started` until its own join confchg reaches its node,
+ * `leave-started` until its own leave confchg does (corosync changes the
+ * state when it delivers them, before the process dispatches);
+ * `finalized` after `cpg_finalize`; `dead` once its process or node is
+ * gone.
  */
 export type SimCpgHandleState =
   | 'unjoined'
@@ -37,6 +40,9 @@ export type SimCpgHandleState =
   | 'leave-started'
   | 'finalized'
   | 'dead';
+
+/** Why corosync refuses a join before looking at the handle's own state (see {@link CpgHandleOwner.joinRefusal}). */
+export type SimCpgJoinRefusal = 'exist' | 'try-again';
 
 /** What a handle asks of the service that made it. */
 export interface CpgHandleOwner {
@@ -50,6 +56,8 @@ export interface CpgHandleOwner {
   dispatched(event: CpgEvent): void;
   /** A multicast was refused (CS_ERR_NOT_EXIST): for the service's counters. */
   refused(): void;
+  /** Whether the service refuses `handle` joining `group` because of its process. */
+  joinRefusal(handle: SimCpgHandle, group: string): SimCpgJoinRefusal | null;
 }
 
 /** One handle (see the file comment). */
@@ -104,9 +112,19 @@ export class SimCpgHandle implements CpgHandle {
     return { nodeid: this.nodeid, pid: this.pid, reason };
   }
 
-  /** `cpg_join`: CS_ERR_EXIST while joined or joining, CS_ERR_BUSY while leaving. */
+  /**
+   * `cpg_join`, checked in corosync's order: a handle of this process
+   * already in the group, this one included, is CS_ERR_EXIST (so is
+   * joining again the group this handle is leaving); the process still in
+   * the group's view, gone with its departure not sequenced yet, is
+   * CS_ERR_TRY_AGAIN; then a name too long; then this handle's state:
+   * CS_ERR_BUSY while leaving (another group), CS_ERR_EXIST while joined
+   * or joining.
+   */
   join(group: string): CsError {
     if (this.gone) return CS_ERR_BAD_HANDLE;
+    const refusal = this.owner.joinRefusal(this, group);
+    if (refusal !== null) return refusal === 'exist' ? CS_ERR_EXIST : CS_ERR_TRY_AGAIN;
     if (group.length > CPG_MAX_NAME_LENGTH) return CS_ERR_NAME_TOO_LONG;
     if (this.lifeState === 'leave-started') return CS_ERR_BUSY;
     if (this.lifeState !== 'unjoined') return CS_ERR_EXIST;
@@ -169,17 +187,22 @@ export class SimCpgHandle implements CpgHandle {
 
   // ----- the service's side ------------------------------------------------
 
-  /** The handle's join or leave was sequenced. */
-  membershipSequenced(joined: boolean): void {
-    assert(
-      this.lifeState === (joined ? 'join-started' : 'leave-started'),
-      `a ${joined ? 'join' : 'leave'} sequenced for a handle in state ${this.lifeState}`,
+  /** Whether this handle holds `group` (joining, joined or leaving it), as corosync's `cpg_pd` does. */
+  holds(group: string): boolean {
+    return (
+      this.groupName === group &&
+      (this.lifeState === 'join-started' ||
+        this.lifeState === 'joined' ||
+        this.lifeState === 'leave-started')
     );
-    this.lifeState = joined ? 'joined' : 'unjoined';
   }
 
-  /** Schedules `event` to arrive after `latencyTicks`, never before an event scheduled earlier. */
-  deliver(event: CpgEvent, latencyTicks: number): void {
+  /**
+   * Schedules `event` to arrive after `latencyTicks`, never before an
+   * event scheduled earlier. `ownChange`: it is this handle's own join or
+   * leave, which completes when it arrives.
+   */
+  deliver(event: CpgEvent, latencyTicks: number, ownChange = false): void {
     assert(
       this.lifeState !== 'dead' && this.lifeState !== 'finalized',
       'delivery to a dead handle',
@@ -193,6 +216,7 @@ export class SimCpgHandle implements CpgHandle {
       event.kind === 'message' ? 'cpg.arrive' : 'cpg.arrive_confchg',
       () => {
         if (epoch !== this.epoch) return;
+        if (ownChange) this.ownChangeArrived(event);
         this.inbox.push(event);
         this.onReadable?.();
       },
@@ -203,6 +227,17 @@ export class SimCpgHandle implements CpgHandle {
   /** The process or node is gone: nothing more arrives or is dispatched. */
   kill(): void {
     this.stop('dead');
+  }
+
+  /** corosync's `join_started_enter` / `unjoined_enter`, at its own confchg's delivery. */
+  private ownChangeArrived(event: CpgEvent): void {
+    assert(event.kind === 'confchg', 'a message delivered as a membership change');
+    const joined = event.joined.length > 0;
+    assert(
+      this.lifeState === (joined ? 'join-started' : 'leave-started'),
+      `a ${joined ? 'join' : 'leave'} arrived at a handle in state ${this.lifeState}`,
+    );
+    this.lifeState = joined ? 'joined' : 'unjoined';
   }
 
   private stop(state: 'dead' | 'finalized'): void {

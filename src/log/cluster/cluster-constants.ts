@@ -46,7 +46,9 @@ export const RECOVERER_NONE = 0xffff_ffff;
 
 /**
  * `local_resume`'s rejoin delay (delay #2, §4.9): a resume within 3 s of
- * the log's last postsuspend sleeps out the rest before joining the CPG.
+ * the log's last postsuspend sleeps out the rest before joining the CPG,
+ * so that a checkpoint a lagging member prepared for the node's previous
+ * session is sequenced before the new join (see `Cmirrord`'s `localResume`).
  */
 export const CMIRRORD_REJOIN_DELAY_TICKS = 3 * TICKS_PER_SECOND;
 

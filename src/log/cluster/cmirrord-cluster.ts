@@ -357,7 +357,12 @@ export class CmirrordCluster {
     const pending = entry.checkpointList.findIndex(
       (checkpoint) => checkpoint.requester === left.nodeid,
     );
-    if (pending >= 0) entry.checkpointList.splice(pending, 1);
+    if (pending >= 0) {
+      entry.checkpointList.splice(pending, 1);
+      this.functions.note(
+        `[${entry.name}] Removing pending checkpoint (${left.nodeid} is leaving)`,
+      );
+    }
     for (let index = entry.startupList.length - 1; index >= 0; index--) {
       const item = entry.startupList[index]!;
       if (item.kind === 'member-join' && item.nodeid === left.nodeid)

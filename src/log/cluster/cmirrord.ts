@@ -23,9 +23,10 @@
  * are sent as a full reply of the request's header with error 0 (or
  * -EAGAIN) and no data, which the kernel reads the same way (§1.5).
  */
+import { assert } from '../../assert.js';
 import type { BlockDevice } from '../../block/block-device.js';
 import { type Blocking, runNonBlocking, waitFor } from '../../concurrency/blocking.js';
-import { EAGAIN, EINVAL, ENOENT, ENOSPC } from '../../errno.js';
+import { EAGAIN, EINVAL, ENOENT } from '../../errno.js';
 import { TableError } from '../../table/table-error.js';
 import type { Scheduler } from '../../world/scheduler.js';
 import { TICKS_PER_SECOND } from '../../world/scheduler.js';
@@ -38,9 +39,12 @@ import {
   encodeUlogS64,
   encodeUlogU64,
 } from '../userspace/ulog-binary-payloads.js';
-import { ULOG_HEADER_BYTES, ULOG_HEADER_OFFSETS } from '../userspace/ulog-constants.js';
+import {
+  ULOG_HEADER_BYTES,
+  ULOG_HEADER_OFFSETS,
+  ULOG_REPLY_PAYLOAD_BYTES_MAX,
+} from '../userspace/ulog-constants.js';
 import { UlogProtocolError } from '../userspace/ulog-protocol-error.js';
-import { buildUlogReply } from '../userspace/ulog-reply.js';
 import {
   decodeUlogRequest,
   encodeUlogRequest,
@@ -168,7 +172,9 @@ export class Cmirrord {
       case UlogRequestType.RESUME: {
         const error = yield* this.localResume(request);
         if (error !== 0) {
-          this.kernelSend({ ...request, error, data: EMPTY });
+          // do_local_work sends the request back as it came: local_resume's error never reaches
+          // u_rq->error, so the kernel reads a successful resume of a log that joined no CPG.
+          this.kernelSend(request);
           return;
         }
         break;
@@ -240,27 +246,39 @@ export class Cmirrord {
     return { ...request, originator: 0, pitServer: 0, response: false };
   }
 
-  /** `kernel_send`: the request's header back with error and data; too big for the buffer is -ENOSPC. */
+  /**
+   * `kernel_send`: the request's header back with error and data. What a
+   * reply of each type may carry is the kernel's business (`fill_pkg`),
+   * so a FLUSH answered with its own marks goes out as it is. cmirrord
+   * also answers -ENOSPC for a record over its 1024-byte buffer; no
+   * reply comes near it (the longest is a FLUSH's 256 bytes of marks
+   * echoed), so here that is an invariant.
+   */
   kernelSend(reply: ClogRequest): void {
-    const base: UlogRequest = {
-      luid: reply.luid,
-      uuid: reply.uuid,
-      version: reply.version,
-      error: 0,
-      seq: reply.seq,
-      requestType: reply.requestType as UlogRequest['requestType'],
-      data: EMPTY,
-    };
-    let record: Uint8Array;
-    try {
-      record = encodeUlogRequest(buildUlogReply(base, { error: reply.error, data: reply.data }), {
-        direction: 'reply',
-      });
-    } catch (error) {
-      if (!(error instanceof UlogProtocolError)) throw error;
-      this.note(`Not enough space to respond to server: ${error.message}`);
-      record = encodeUlogRequest(buildUlogReply(base, { error: ENOSPC }), { direction: 'reply' });
-    }
+    const { error, data } = reply;
+    assert(
+      data.length <= ULOG_REPLY_PAYLOAD_BYTES_MAX,
+      `a ${data.length}-byte reply overruns cmirrord's reply buffer`,
+    );
+    // The header through the userspace codec as a payload-less type, then the real type and data.
+    const header = encodeUlogRequest(
+      {
+        luid: reply.luid,
+        uuid: reply.uuid,
+        version: reply.version,
+        error,
+        seq: reply.seq,
+        requestType: UlogRequestType.DTR,
+        data: EMPTY,
+      },
+      { direction: 'reply' },
+    );
+    const record = new Uint8Array(ULOG_HEADER_BYTES + data.length);
+    record.set(header);
+    record.set(data, ULOG_HEADER_BYTES);
+    const view = new DataView(record.buffer);
+    view.setUint32(ULOG_HEADER_OFFSETS.requestType, reply.requestType, true);
+    view.setUint32(ULOG_HEADER_OFFSETS.dataSize, data.length, true);
     this.sendRaw(record);
   }
 
@@ -282,7 +300,29 @@ export class Cmirrord {
     );
   }
 
-  /** `local_resume`: a pending log sleeps out the 3 s rejoin delay, joins its CPG and becomes official. */
+  /**
+   * `local_resume`: a pending log sleeps out the 3 s rejoin delay, joins
+   * its CPG and becomes official.
+   *
+   * What the sleep hides (delay #2, §4.9, §5.7). A member snapshots a
+   * joiner's checkpoint at the end of the next message it handles and
+   * multicasts it once `cpg_dispatch` returns (`do_checkpoints`).
+   * `cpg_dispatch(CS_DISPATCH_ALL)` drains every callback that has
+   * arrived, so a member blocked inside a handler (the server writing its
+   * log) still handles the joiner's leave before exporting, and
+   * `cpg_leave_callback` drops the pending checkpoint. It goes stale only
+   * when the joiner's leave and new join are sequenced before the
+   * member's CHECKPOINT_READY yet reach that member after its dispatch
+   * returned: its deliveries lag the others' by more than the joiner
+   * takes to leave and join again. Then nothing stops it: the leave
+   * finds nothing left to remove, and `import_checkpoint` checks only
+   * the bitmap size, so the new session imports a state that misses
+   * everything between the snapshot and its join. The sleep stretches a
+   * rejoin to over 2 s (`t` counts whole seconds), and only for a suspend
+   * and resume of one `log_c`: a DTR and a new CTR (a deactivation and
+   * activation) or a restarted daemon starts from `delay` 0 and rejoins
+   * at once. test/sim/cluster/cmirrord-stale-checkpoint.test.ts shows each case.
+   */
   private *localResume(request: ClogRequest): Blocking<number> {
     if (this.getLog(request.uuid, request.luid) !== undefined) return 0;
     const log = this.getPendingLog(request.uuid, request.luid);
@@ -325,7 +365,10 @@ export class Cmirrord {
 
   /**
    * `do_request`: the handler's error into the reply (data cleared on
-   * error). `server` decides whether a FLUSH writes the disk log.
+   * error). A handler that returns no `data` set no `data_size` in
+   * cmirrord (FLUSH, PRESUSPEND, POSTSUSPEND, RESUME, DTR): the request's
+   * own payload stays in the reply. `server` decides whether a FLUSH
+   * writes the disk log.
    */
   *doRequest(request: ClogRequest, server: boolean): Blocking<ClogRequest> {
     let result: { error: number; data?: Uint8Array };
@@ -338,7 +381,7 @@ export class Cmirrord {
     return {
       ...request,
       error: result.error,
-      data: result.error === 0 ? (result.data ?? EMPTY) : EMPTY,
+      data: result.error === 0 ? (result.data ?? request.data) : EMPTY,
     };
   }
 
@@ -406,13 +449,13 @@ export class Cmirrord {
             log.markRegion(Number(region), request.originator);
           else log.clearRegion(Number(region), request.originator);
         }
-        return { error: 0 };
+        return { error: 0, data: EMPTY };
       }
       case UlogRequestType.SET_REGION_SYNC: {
         const sync = decodeUlogRegionSync(request.data);
         if (log.checkRegion(sync.region) !== 0) return { error: EINVAL };
         log.setRegionSync(Number(sync.region), sync.inSync !== 0n);
-        return { error: 0 };
+        return { error: 0, data: EMPTY };
       }
       default:
         return this.regionQuery(log, request);
@@ -439,7 +482,19 @@ export class Cmirrord {
     }
   }
 
-  /** `clog_ctr`: a pending log; for `clustered-disk` at version ≥ 2 the reply names its device (§1.3). */
+  /**
+   * `clog_ctr`: a pending log. At version ≥ 2 a line whose type word is
+   * `clustered-disk` is answered with its first argument as the device
+   * name (§1.3), whatever `_clog_ctr` made of the arguments: a
+   * `clustered-disk 1024` line (a core log by its arguments) names
+   * "1024", a `clustered-core <dev> …` line (a disk log) names nothing.
+   *
+   * cmirrord looks the device path up (`find_disk_path`) right after the
+   * argument count, before the region size is parsed or a duplicate is
+   * looked for; the simulator opens it after both, because it opens (and
+   * may create) the device at the size the region count needs. Only a
+   * line with two faults at once gets a different errno.
+   */
   private clogCtr(request: ClogRequest): { error: number; data?: Uint8Array } {
     const ctrString = decodeUlogCtrRequest(request.data);
     const parsed = parseClogCtr(ctrString, { regionsMax: this.options.regionsMax ?? 1 << 24 });
@@ -465,10 +520,11 @@ export class Cmirrord {
     this.logPendingList.push(
       new LogC({ uuid: request.uuid, luid: request.luid, args: parsed, disk }),
     );
-    if (request.version > 1 && parsed.device !== null) {
-      return { error: 0, data: new TextEncoder().encode(`${parsed.device}\u0000`) };
+    const [, typeWord, firstArgument = ''] = ctrString.split(' ');
+    if (request.version > 1 && typeWord === 'clustered-disk') {
+      return { error: 0, data: new TextEncoder().encode(`${firstArgument}\u0000`) };
     }
-    return { error: 0 };
+    return { error: 0, data: EMPTY };
   }
 
   /** `clog_dtr`: a log still official (no suspend first) leaves its CPG; then it is freed. */

@@ -33,10 +33,14 @@ export interface MarkEntry {
   readonly nodeid: number;
 }
 
-/** `GET_RESYNC_WORK`'s `{i, r}`. */
+/**
+ * `GET_RESYNC_WORK`'s `{i, r}`. With `i` 0, `r` is whatever the handler
+ * left there: 0, or `find_next_zero_bit`'s result when the search ran
+ * off the end (2^64 − 1 for its -1).
+ */
 export interface ClogResyncWork {
   readonly result: 0 | 1;
-  readonly region: number;
+  readonly region: number | bigint;
 }
 
 /** One log's replica (see the file comment). Fields keep cmirrord's names in camelCase. */
@@ -265,7 +269,8 @@ export class LogC {
     if (region < 0 || region >= this.regionCount) {
       // 34cbedcea: past the end, so that the hint (sync_search - 1) reaches the region count.
       this.syncSearch = this.regionCount + 1;
-      return { result: 0, region: 0 };
+      // "Resync work complete": r keeps what the search found.
+      return { result: 0, region: region < 0 ? RECOVERING_REGION_NONE : region };
     }
     this.syncSearch = region + 1;
     return this.assign(region, originator);

@@ -7,6 +7,7 @@ import { World } from '../../../sim/world.js';
 import { fixedLatency } from '../../../src/block/latency.js';
 import { type Blocking, spawn } from '../../../src/concurrency/blocking.js';
 import '../../../src/log/builtin-logs.js';
+import { ENOSPC } from '../../../src/errno.js';
 import { readDiskLogImage } from '../../../src/log/disk-log-format.js';
 import { createDirtyLog } from '../../../src/log/registry.js';
 import {
@@ -16,7 +17,7 @@ import {
 } from '../../../src/log/userspace/index.js';
 
 /** Two nodes, each a kernel transfer layer → simulated link → its cmirrord, over one CPG. */
-function twoNodes() {
+function twoNodes(tableArgs: readonly string[] = ['LVM-e2e', 'clustered-disk', 'log0', '1024']) {
   const world = new World({ seed: 4 });
   const cpg = new CpgModel({
     scheduler: world.scheduler,
@@ -53,7 +54,7 @@ function twoNodes() {
         raiseEvent: () => {},
         userspaceTransfer: () => transfer,
       },
-      ['LVM-e2e', 'clustered-disk', 'log0', '1024'],
+      [...tableArgs],
     ) as UserspaceLog;
     const call = <T>(task: Blocking<T>): T => {
       let result: { value: T } | null = null;
@@ -91,5 +92,17 @@ describe('a node’s kernel reaches its cmirrord through the simulated link (Sim
     expect(one!.process.daemon.diskWrites).toBeGreaterThan(1);
     expect(two!.process.daemon.diskWrites).toBe(0);
     expect(two!.call(two!.log.status('info'))).toBe('3 clustered-disk log0 A');
+  });
+
+  it('§1.3 an integrated_flush table over stock cmirrord: clog_flush leaves the marks in the reply and the kernel, which gave a FLUSH no reply buffer, refuses it (fill_pkg: -ENOSPC)', () => {
+    const [one, two] = twoNodes(['LVM-e2e', 'integrated_flush', 'clustered-disk', 'log0', '1024']);
+    expect(one!.call(one!.log.resume())).toBe(0);
+    expect(two!.call(two!.log.resume())).toBe(0);
+    // A flush with nothing to carry has an empty payload and succeeds.
+    expect(two!.call(two!.log.flush())).toBe(0);
+    two!.log.markRegion(6);
+    expect(two!.call(two!.log.flush())).toBe(ENOSPC);
+    // And the mark never reached the replicas: region 6 is as dirty as the fresh log left it.
+    expect(one!.process.daemon.getLog('LVM-e2e', 0n)?.markList).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { CmirrordProcess } from '../../../sim/cluster/cmirrord-process.js';
 import { CpgModel } from '../../../sim/cluster/cpg/cpg-model.js';
+import type { CpgMembershipMerge } from '../../../sim/cluster/cpg/cpg-model-options.js';
 import { World } from '../../../sim/world.js';
 import { fixedLatency } from '../../../src/block/latency.js';
 import type { SimulatedDevice } from '../../../src/block/simulated-device.js';
@@ -29,6 +30,8 @@ export const UUID = 'LVM-cluster-mirror';
 /** One node: its cmirrord process and what its kernel received. */
 export class TestNode {
   readonly replies = new Map<number, UlogRequest>();
+  /** The reply records as sent, by seq (for what the strict decoder refuses). */
+  readonly rawReplies = new Map<number, Uint8Array>();
   readonly process: CmirrordProcess;
   private seqNext: number;
 
@@ -43,10 +46,14 @@ export class TestNode {
       nodeid,
       cpg: (pid) => cluster.cpg.service(nodeid, pid),
       getDevice: (name, sectors) =>
-        cluster.world.openDevice(name, sectors, { writeCache: cluster.logWriteCache }),
+        cluster.world.openDevice(name, sectors, {
+          writeCache: cluster.logWriteCache,
+          latency: { write: fixedLatency(cluster.logWriteTicks) },
+        }),
       sendToKernel: (bytes) => {
         const reply = decodeReply(bytes);
         this.replies.set(reply.seq, reply);
+        this.rawReplies.set(reply.seq, bytes);
       },
       ...(options.rejoinDelay === undefined ? {} : { rejoinDelay: options.rejoinDelay }),
     });
@@ -139,21 +146,26 @@ export class TestCluster {
   readonly cpg: CpgModel;
   readonly nodes: TestNode[];
   logWriteCache = false;
+  /** How long a write to a log device takes (the server's disk write in clog_flush). */
+  logWriteTicks = 0;
 
   constructor(options: {
     nodeCount: number;
     seed?: number;
     rejoinDelay?: boolean;
-    merge?: boolean;
+    /** The CPG model's rule when given. */
+    merge?: CpgMembershipMerge;
     logWriteCache?: boolean;
+    logWriteTicks?: number;
   }) {
     this.world = new World({ seed: options.seed ?? 1 });
     this.logWriteCache = options.logWriteCache ?? false;
+    this.logWriteTicks = options.logWriteTicks ?? 0;
     this.cpg = new CpgModel({
       scheduler: this.world.scheduler,
       random: this.world.random,
       latency: fixedLatency(50),
-      mergeMembershipChanges: options.merge ?? false,
+      ...(options.merge === undefined ? {} : { mergeMembershipChanges: options.merge }),
     });
     this.nodes = Array.from(
       { length: options.nodeCount },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EINVAL } from '../../../src/errno.js';
+import { EINVAL, ENOENT } from '../../../src/errno.js';
 import { encodeClogRequest } from '../../../src/log/cluster/clog-request.js';
 import { ClogCpgState, LogState } from '../../../src/log/cluster/cluster-constants.js';
 import { readDiskLogImage } from '../../../src/log/disk-log-format.js';
@@ -127,6 +127,16 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     ).toEqual({ result: 1n, region: 0n });
   });
 
+  it('§4.6 clog_get_resync_work: "Resync work complete" answers i = 0 with r = find_next_zero_bit’s result (the region count); afterwards "Recovery finished" leaves r at 0', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    cluster.activate('8192 clustered-core 1024 nosync');
+    const ask = () =>
+      decodeUlogResyncWork(cluster.node(2).call(UlogRequestType.GET_RESYNC_WORK)!.data);
+    expect(ask()).toEqual({ result: 0n, region: 8n });
+    expect(cluster.node(1).log!.syncSearch).toBe(9);
+    expect(ask()).toEqual({ result: 0n, region: 0n });
+  });
+
   it('§4.6 clog_is_remote_recovering: any region out of sync is recovering, the hint is sync_search - 1, and a server PRESUSPEND answers {0, region_count}', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(CORE);
@@ -192,7 +202,42 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     }
   });
 
-  it('§4.10 two joins in one confchg: only the first is handled ("More than one node joining/leaving")', () => {
+  it('§4.10 cpg_config_callback handles the first of two node failures in one confchg (the nodes one ring change lost): delay #1 stays up and the announced server change never resends', () => {
+    const outcome = (merge: false | 'node-failures') => {
+      const cluster = new TestCluster({ nodeCount: 4, merge });
+      cluster.activate(CORE);
+      // Nodes 1 (the server) and 2 announce their POSTSUSPEND; node 4's MARK goes after them.
+      cluster.node(1).send(UlogRequestType.POSTSUSPEND);
+      cluster.node(2).send(UlogRequestType.POSTSUSPEND);
+      const mark = cluster.node(4).send(UlogRequestType.MARK_REGION, encodeUlogRegions([3]));
+      // Both nodes fail before their own POSTSUSPEND comes back: no orderly leave, NODEDOWN.
+      cluster.world.scheduler.runFor(10);
+      for (const nodeid of [1, 2]) {
+        cluster.cpg.nodeDown(nodeid);
+        cluster.node(nodeid).process.crash();
+      }
+      cluster.settle();
+      const node4 = cluster.node(4);
+      return {
+        answered: node4.replies.get(mark)?.error,
+        delay: node4.cpg?.delay,
+        server: node4.cpg?.lowestId,
+        noted: node4.process.messages.includes(`[${UUID}]  More than one node joining/leaving`),
+      };
+    };
+    // One confchg per failure: both decrements, then the resend reaches the new server (node 3).
+    expect(outcome(false)).toEqual({ answered: 0, delay: 0, server: 3, noted: false });
+    // corosync's one confchg: only node 1's departure counted; nothing is resent (the kernel's 15 s
+    // resend is all that is left).
+    expect(outcome('node-failures')).toEqual({
+      answered: undefined,
+      delay: 1,
+      server: 3,
+      noted: true,
+    });
+  });
+
+  it('§4.10 two joins in one confchg (mergeMembershipChanges true; no corosync delivers it, do_proc_join): only the first is handled', () => {
     const cluster = new TestCluster({ nodeCount: 3, merge: true });
     cluster.activate(CORE, [1]);
     for (const nodeid of [2, 3]) cluster.node(nodeid).ctr(CORE);
@@ -208,13 +253,23 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(cluster.node(3).cpg?.state).toBe(ClogCpgState.INVALID);
   });
 
-  it('§1.3 integrated_flush marks in a FLUSH are ignored: nothing is marked', () => {
+  it('§1.3 integrated_flush marks in a FLUSH are not marked, and clog_flush sets no data_size: the server’s answer echoes them back to the kernel', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(DISK);
     resyncAll(cluster, 1);
-    expect(cluster.node(2).call(UlogRequestType.FLUSH, encodeUlogRegions([3]))?.error).toBe(0);
+    const node2 = cluster.node(2);
+    expect(node2.call(UlogRequestType.FLUSH, encodeUlogRegions([3]))?.error).toBe(0);
     cluster.settle();
     expect(bits(cluster.node(1).log!, 'clean')).toBe('11111111');
+    // The reply record: error 0 and the 8 bytes of the FLUSH's payload (its data_size at 156),
+    // which the kernel's fill_pkg refuses with -ENOSPC: it gave a FLUSH no reply buffer.
+    const seq = Math.max(...node2.rawReplies.keys());
+    const record = node2.rawReplies.get(seq)!;
+    const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+    expect([view.getInt32(144, true), view.getUint32(156, true), record.length]).toEqual([
+      0, 8, 168,
+    ]);
+    expect(Array.from(record.subarray(160))).toEqual(Array.from(encodeUlogRegions([3])));
   });
 
   it('§4.9 orderly server change: a request the leaving server never answered is resent to the new one; SET_REGION_SYNC is answered, not resent', () => {
@@ -335,6 +390,19 @@ describe('cmirrord over the simulated CPG (§4, §5)', () => {
     expect(other.node(1).ctr(DISK, 1).data.length).toBe(0);
   });
 
+  it('clog_ctr names the first argument after a "clustered-disk" type word, whatever _clog_ctr made of the line, and nothing after "clustered-core"', () => {
+    const cluster = new TestCluster({ nodeCount: 1 });
+    // A core log by its arguments, under the disk type word: the kernel is told "1024".
+    const core = cluster.node(1).ctr('8192 clustered-disk 1024 nosync');
+    expect(new TextDecoder().decode(core.data)).toBe('1024\u0000');
+    expect(cluster.node(1).log?.disk).toBeNull();
+    // A disk log by its arguments, under the core type word: no name, though the log is on disk.
+    const other = new TestCluster({ nodeCount: 1 });
+    const disk = other.node(1).ctr('8192 clustered-core log0 1024');
+    expect([disk.error, disk.data.length]).toEqual([0, 0]);
+    expect(other.node(1).log?.disk).not.toBeNull();
+  });
+
   it('STATUS_INFO and STATUS_TABLE as cmirrord prints them', () => {
     const cluster = new TestCluster({ nodeCount: 2 });
     cluster.activate(DISK);
@@ -371,6 +439,25 @@ describe('cmirrord local.c routing (§4.3)', () => {
     // Local requests read the pending replica: GET_REGION_SIZE works before the resume.
     expect(decodeUlogU64(node2.call(UlogRequestType.GET_REGION_SIZE)!.data)).toBe(1024n);
     expect(node2.region(UlogRequestType.IN_SYNC, 1)?.error).toBe(EINVAL);
+  });
+
+  it('do_local_work: a RESUME that local_resume refuses is answered with u_rq->error untouched (0), so the kernel takes the resume as done; nothing was joined', () => {
+    const cluster = new TestCluster({ nodeCount: 2 });
+    const node1 = cluster.node(1);
+    // No CTR: the log is neither official nor pending (-EINVAL from local_resume).
+    expect(node1.call(UlogRequestType.RESUME)?.error).toBe(0);
+    expect(node1.process.messages).toContain(
+      'clog_resume called on log that is not official or pending',
+    );
+    // corosync refuses the handle on a node that is down (create_cluster_cpg's -EPERM).
+    const node2 = cluster.node(2);
+    node2.ctr(CORE);
+    cluster.cpg.nodeDown(2);
+    expect(node2.call(UlogRequestType.RESUME)?.error).toBe(0);
+    expect(node2.process.messages).toContain('clog_resume:  Failed to create cluster CPG');
+    // The log stayed pending and out of any CPG: cluster requests fail at cluster_send.
+    expect(node2.log?.state).toBe(LogState.NEW);
+    expect(node2.mark(1)?.error).toBe(ENOENT);
   });
 
   it('kernel_recv: request_type 0 is NACKed with -EAGAIN, an unknown type is ignored without a reply (local.c)', () => {

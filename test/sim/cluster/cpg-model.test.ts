@@ -8,6 +8,7 @@ import {
   CS_ERR_LIBRARY,
   CS_ERR_NAME_TOO_LONG,
   CS_ERR_NOT_EXIST,
+  CS_ERR_TRY_AGAIN,
   CS_OK,
 } from '../../../src/log/cluster/cpg.js';
 import { address, CpgTestProcess, newCpg } from './cpg-test-kit.js';
@@ -61,13 +62,15 @@ describe('the simulated CPG service (§4.10)', () => {
   });
 
   it('libcpg’s error codes (corosync exec/cpg.c): mcast or leave unjoined, join twice, a name too long, calls after finalize', () => {
-    const { model } = newCpg();
+    const { world, model } = newCpg();
     const a = new CpgTestProcess(model, 1, 100);
     expect(a.send('x')).toBe(CS_ERR_NOT_EXIST);
     expect(a.handle.leave(GROUP)).toBe(CS_ERR_NOT_EXIST);
     expect(a.handle.join('n'.repeat(CPG_MAX_NAME_LENGTH + 1))).toBe(CS_ERR_NAME_TOO_LONG);
     expect(a.handle.join('n'.repeat(CPG_MAX_NAME_LENGTH))).toBe(CS_OK);
     expect(a.handle.join(GROUP)).toBe(CS_ERR_EXIST);
+    world.scheduler.runUntilIdle();
+    // The model refuses a leave naming another group (corosync would send that group a leave).
     expect(a.handle.leave(GROUP)).toBe(CS_ERR_NOT_EXIST);
     expect(a.handle.leave('n'.repeat(CPG_MAX_NAME_LENGTH))).toBe(CS_OK);
     expect(a.send('x')).toBe(CS_ERR_NOT_EXIST);
@@ -83,18 +86,138 @@ describe('the simulated CPG service (§4.10)', () => {
     }
   });
 
-  it('while a join or a leave waits to be sequenced: mcast joining is allowed, leave joining is BUSY, join leaving is BUSY', () => {
-    const { world, model } = newCpg({ merge: true });
+  it('cpd_state as corosync’s exec/cpg.c keeps it: joining until the own join confchg reaches the node (mcast allowed, leave BUSY), leaving until the own leave confchg does (mcast refused, the same group EXIST, another BUSY)', () => {
+    const { world, model } = newCpg();
     const a = new CpgTestProcess(model, 1, 100);
-    expect(a.handle.join(GROUP)).toBe(CS_OK);
-    expect(a.handle.leave(GROUP)).toBe(CS_ERR_BUSY);
-    // The sender's own join is sequenced first: it receives its message.
-    expect(a.send('early')).toBe(CS_OK);
+    const b = new CpgTestProcess(model, 2, 200);
+    b.handle.join(GROUP);
     world.scheduler.runUntilIdle();
-    expect(a.texts).toEqual(['early']);
+    expect(a.handle.join(GROUP)).toBe(CS_OK);
+    // Sequenced already, but its confchg has not reached node 1: still joining.
+    expect(a.handle.leave(GROUP)).toBe(CS_ERR_BUSY);
+    expect(a.handle.join(GROUP)).toBe(CS_ERR_EXIST);
+    // Its message follows its join in the order: it receives it.
+    expect(a.send('early')).toBe(CS_OK);
+    world.scheduler.runFor(9);
+    expect(a.handle.leave(GROUP)).toBe(CS_ERR_BUSY);
+    world.scheduler.runFor(1);
+    expect(a.seen.map((event) => event.kind)).toEqual(['confchg', 'message']);
     expect(a.handle.leave(GROUP)).toBe(CS_OK);
-    expect(a.handle.join(GROUP)).toBe(CS_ERR_BUSY);
     expect(a.send('late')).toBe(CS_ERR_NOT_EXIST);
+    expect(a.handle.leave(GROUP)).toBe(CS_ERR_NOT_EXIST);
+    expect(a.handle.join(GROUP)).toBe(CS_ERR_EXIST);
+    expect(a.handle.join('other')).toBe(CS_ERR_BUSY);
+    world.scheduler.runUntilIdle();
+    // Its leave reached it: it may join again.
+    expect(a.seen.at(-1)).toMatchObject({ kind: 'confchg', left: [address(1, 100, LEAVE)] });
+    expect(a.handle.join(GROUP)).toBe(CS_OK);
+  });
+
+  it('one process joins a group through one handle at a time: a second handle is refused (CS_ERR_EXIST), and so is a new one while a departure of the process waits (CS_ERR_TRY_AGAIN)', () => {
+    const { world, model } = newCpg({ merge: true });
+    const first = new CpgTestProcess(model, 1, 100);
+    first.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const result = first.service.initialize({ deliver: () => {}, confchg: () => {} });
+    const second = result.handle!;
+    expect(second.join(GROUP)).toBe(CS_ERR_EXIST);
+    expect(second.join('other')).toBe(CS_OK);
+    // Finalizing the first handle: its departure (PROCDOWN) waits to be merged this instant.
+    first.handle.finalize();
+    const third = first.service.initialize({ deliver: () => {}, confchg: () => {} }).handle!;
+    expect(third.join(GROUP)).toBe(CS_ERR_TRY_AGAIN);
+    world.scheduler.runUntilIdle();
+    expect(third.join(GROUP)).toBe(CS_OK);
+  });
+
+  it('confchg member lists are sorted by nodeid, then pid, as corosync keeps its process list', () => {
+    const { world, model } = newCpg();
+    const processes = [
+      new CpgTestProcess(model, 3, 300),
+      new CpgTestProcess(model, 1, 101),
+      new CpgTestProcess(model, 1, 100),
+    ];
+    for (const process of processes) process.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const sorted = [address(1, 100, JOIN), address(1, 101, JOIN), address(3, 300, JOIN)];
+    expect(processes[0]!.seen.at(-1)).toMatchObject({ members: sorted });
+    expect(model.members(GROUP)).toEqual(sorted);
+  });
+
+  it('corosync’s rule (the default): one confchg per join, leave and process exit (do_proc_join, do_proc_leave); the nodes that fail together leave in one (the downlist)', () => {
+    const { world, model } = newCpg();
+    const a = new CpgTestProcess(model, 1, 100);
+    const b = new CpgTestProcess(model, 2, 200);
+    const c = new CpgTestProcess(model, 3, 300);
+    const c2 = new CpgTestProcess(model, 3, 301);
+    const d = new CpgTestProcess(model, 4, 400);
+    for (const process of [a, b, c, c2, d]) process.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const confchgs = () => a.seen.filter((event) => event.kind === 'confchg');
+    expect(confchgs().map((event) => event.joined.length)).toEqual([1, 1, 1, 1, 1]);
+    d.handle.leave(GROUP);
+    model.nodeDown(2);
+    model.nodeDown(3);
+    a.send('after');
+    world.scheduler.runUntilIdle();
+    expect(
+      a.seen.slice(-3).map((event) => (event.kind === 'confchg' ? event.left : event.text)),
+    ).toEqual([
+      [address(4, 400, LEAVE)],
+      [address(2, 200, NODEDOWN), address(3, 300, NODEDOWN), address(3, 301, NODEDOWN)],
+      'after',
+    ]);
+  });
+
+  it('while node failures wait to be merged: a failing node’s last message goes before their confchg, a survivor’s after it, and a process exit is a confchg of its own', () => {
+    const { world, model } = newCpg();
+    const processes = [1, 2, 3, 4].map((nodeid) => new CpgTestProcess(model, nodeid, nodeid * 100));
+    for (const process of processes) process.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const [a, , c, d] = processes as [
+      CpgTestProcess,
+      CpgTestProcess,
+      CpgTestProcess,
+      CpgTestProcess,
+    ];
+    model.nodeDown(2);
+    c.send('from 3');
+    a.send('from 1');
+    model.nodeDown(3);
+    d.service.processExited();
+    world.scheduler.runUntilIdle();
+    expect(
+      a.seen.slice(-4).map((event) => (event.kind === 'confchg' ? event.left : event.text)),
+    ).toEqual([
+      'from 3',
+      [address(2, 200, NODEDOWN), address(3, 300, NODEDOWN)],
+      'from 1',
+      [address(4, 400, PROCDOWN)],
+    ]);
+  });
+
+  it('a node’s deliveries can run late (setDeliveryDelayTicks): in order, while what it multicasts is sequenced when sent', () => {
+    const { world, model } = newCpg();
+    const a = new CpgTestProcess(model, 1, 100);
+    const b = new CpgTestProcess(model, 2, 200);
+    a.handle.join(GROUP);
+    b.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    model.setDeliveryDelayTicks(2, 1000);
+    a.send('a1');
+    world.scheduler.runFor(100);
+    expect(a.texts).toEqual(['a1']);
+    expect(b.texts).toEqual([]);
+    // b has not seen a1, yet its own message is sequenced after it.
+    b.send('b1');
+    model.setDeliveryDelayTicks(2, 0);
+    a.send('a2');
+    world.scheduler.runUntilIdle();
+    expect(a.texts).toEqual(['a1', 'b1', 'a2']);
+    expect(b.texts).toEqual(['a1', 'b1', 'a2']);
+    expect(() => model.setDeliveryDelayTicks(2, -1)).toThrow(
+      'CPG delivery delay -1 is not an integer ≥ 0 ticks',
+    );
   });
 
   it('an orderly leaver gets the messages sequenced before its leave, then its own confchg, then nothing', () => {
@@ -103,6 +226,7 @@ describe('the simulated CPG service (§4.10)', () => {
     const b = new CpgTestProcess(model, 2, 200);
     a.handle.join(GROUP);
     b.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
     b.send('m1');
     expect(b.handle.leave(GROUP)).toBe(CS_OK);
     a.send('m2');
@@ -119,7 +243,7 @@ describe('the simulated CPG service (§4.10)', () => {
   });
 
   it('a process that exits leaves with PROCDOWN, a node that goes down takes all its processes with NODEDOWN', () => {
-    const { world, model } = newCpg();
+    const { world, model } = newCpg({ merge: false });
     const a = new CpgTestProcess(model, 1, 100);
     const b = new CpgTestProcess(model, 2, 200);
     const c1 = new CpgTestProcess(model, 3, 300);
@@ -183,7 +307,7 @@ describe('the simulated CPG service (§4.10)', () => {
     expect(a.seen.at(-1)?.kind).toBe('confchg');
   });
 
-  it('with mergeMembershipChanges two joins, or two node failures, of one instant arrive as one confchg', () => {
+  it('with mergeMembershipChanges true (beyond corosync) two joins, or two node failures, of one instant arrive as one confchg', () => {
     const { world, model } = newCpg({ merge: true });
     const a = new CpgTestProcess(model, 1, 100);
     a.handle.join(GROUP);
@@ -212,7 +336,7 @@ describe('the simulated CPG service (§4.10)', () => {
     });
   });
 
-  it('with mergeMembershipChanges a message multicast while changes wait comes right after their confchg', () => {
+  it('with mergeMembershipChanges true a message multicast while changes wait comes right after their confchg', () => {
     const { world, model } = newCpg({ merge: true });
     const a = new CpgTestProcess(model, 1, 100);
     const b = new CpgTestProcess(model, 2, 200);
@@ -226,7 +350,7 @@ describe('the simulated CPG service (§4.10)', () => {
     ).toEqual([2, 'a', 'b']);
   });
 
-  it('with mergeMembershipChanges a join and a leave never share a confchg', () => {
+  it('with mergeMembershipChanges true a join and a leave never share a confchg', () => {
     const { world, model } = newCpg({ merge: true });
     const a = new CpgTestProcess(model, 1, 100);
     const b = new CpgTestProcess(model, 2, 200);
@@ -243,6 +367,31 @@ describe('the simulated CPG service (§4.10)', () => {
       [0, 1],
       [1, 0],
     ]);
+  });
+
+  it('with mergeMembershipChanges true a join asked for right after the last member’s leave is not lost with the group, nor is a message held behind a joiner that dies', () => {
+    const { world, model } = newCpg({ merge: true });
+    const a = new CpgTestProcess(model, 1, 100);
+    const b = new CpgTestProcess(model, 2, 200);
+    const c = new CpgTestProcess(model, 3, 300);
+    a.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    // a's leave waits; b's join flushes it, emptying the group: b's join must go to the new one.
+    a.handle.leave(GROUP);
+    b.handle.join(GROUP);
+    model.nodeDown(2);
+    world.scheduler.runUntilIdle();
+    expect(model.members(GROUP)).toEqual([]);
+    expect(b.seen).toEqual([]);
+    // c's message waits behind d's join; d dies before it is sequenced: the message still goes.
+    c.handle.join(GROUP);
+    world.scheduler.runUntilIdle();
+    const d = new CpgTestProcess(model, 4, 400);
+    d.handle.join(GROUP);
+    expect(c.send('held')).toBe(CS_OK);
+    d.service.processExited();
+    world.scheduler.runUntilIdle();
+    expect(c.texts).toEqual(['held']);
   });
 
   it('a power cut (reset) drops everything in flight; services from before it are dead', () => {

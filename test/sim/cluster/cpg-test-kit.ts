@@ -4,6 +4,7 @@
  * would), and records every callback.
  */
 import { CpgModel, type CpgProcessService } from '../../../sim/cluster/cpg/cpg-model.js';
+import type { CpgMembershipMerge } from '../../../sim/cluster/cpg/cpg-model-options.js';
 import { World } from '../../../sim/world.js';
 import { fixedLatency, type LatencyModel } from '../../../src/block/latency.js';
 import { type CpgAddress, type CpgHandle, CS_OK } from '../../../src/log/cluster/cpg.js';
@@ -68,17 +69,22 @@ export class CpgTestProcess {
   }
 }
 
-/** A world and a CPG model over it; fixed 10-tick latency unless given. */
+/** A world and a CPG model over it; fixed 10-tick latency and the model's merge rule unless given. */
 export function newCpg(
-  options: { seed?: number; latency?: LatencyModel; merge?: boolean; recordHistory?: boolean } = {},
+  options: {
+    seed?: number;
+    latency?: LatencyModel;
+    merge?: CpgMembershipMerge;
+    recordHistory?: boolean;
+  } = {},
 ): { world: World; model: CpgModel } {
   const world = new World({ seed: options.seed ?? 1 });
   const model = new CpgModel({
     scheduler: world.scheduler,
     random: world.random,
     latency: options.latency ?? fixedLatency(10),
-    mergeMembershipChanges: options.merge ?? false,
     recordHistory: options.recordHistory ?? false,
+    ...(options.merge === undefined ? {} : { mergeMembershipChanges: options.merge }),
   });
   return { world, model };
 }
