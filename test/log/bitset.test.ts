@@ -292,3 +292,62 @@ describe('LeBitset edges: whole-memory fills, far starts, empty counts, any memo
     );
   });
 });
+
+/**
+ * A 1 PiB mirror with 512 KiB regions has 2^31 regions, and a log may have
+ * up to 2^32 − 1 (§2.1: `region_count` is an unsigned int), so its bitsets
+ * reach 2^32 bits. These bitsets are big, but zeroed memory is only mapped
+ * when touched, so only the bytes a test writes cost memory.
+ */
+describe('bit counts at and past 2^31 (a 1 PiB mirror)', () => {
+  it('fillRange sets a range longer than 2^31 bits exactly (the `& ~7` that went negative)', () => {
+    const bitset = LeBitset.allocate(2 ** 31 + 64);
+    bitset.fillRange(3, 2 ** 31 + 5, 1);
+    for (const [bit, value] of [
+      [2, 0],
+      [3, 1],
+      [2 ** 31 - 1, 1],
+      [2 ** 31, 1],
+      [2 ** 31 + 4, 1],
+      [2 ** 31 + 5, 0],
+    ] as const) {
+      expect(bitset.test(bit), `bit ${bit}`).toBe(value);
+    }
+    expect(bitset.countOnesBelow(2 ** 31 + 64)).toBe(2 ** 31 + 2);
+    expect(bitset.findNextZero(2 ** 31 + 64, 3)).toBe(2 ** 31 + 5);
+    bitset.fillRange(0, 2 ** 31, 0);
+    expect(bitset.countOnesBelow(2 ** 31 + 64)).toBe(5);
+  });
+
+  it('ranges, counts and searches at 2^31 − 1, 2^31, 2^32 − 1 and 2^32 bits', () => {
+    const bitset = LeBitset.allocate(2 ** 32);
+    expect(bitset.sizeBits).toBe(2 ** 32);
+    for (const toBit of [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1]) {
+      bitset.fillRange(toBit - 3, toBit, 1);
+      expect(bitset.countOnesBelow(toBit)).toBe(3);
+      expect(bitset.countOnesBelow(toBit - 3)).toBe(0);
+      expect(bitset.findNextZero(2 ** 32, toBit - 3)).toBe(toBit);
+      bitset.fillRange(toBit - 3, toBit, 0);
+    }
+    // The last bits of a 2^32-bit bitset: limits of 2^32 are not read as 0.
+    bitset.fillRange(2 ** 32 - 20, 2 ** 32, 1);
+    expect(bitset.test(2 ** 32 - 1)).toBe(1);
+    expect(bitset.test(2 ** 32 - 21)).toBe(0);
+    expect(bitset.countOnesBelow(2 ** 32)).toBe(20);
+    expect(bitset.countOnesBelow(2 ** 32 - 1)).toBe(19);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 20)).toBe(2 ** 32);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 21)).toBe(2 ** 32 - 21);
+    bitset.clear(2 ** 32 - 1);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 20)).toBe(2 ** 32 - 1);
+  });
+
+  it('a single-bit index of 2^32 or more does not wrap into the memory', () => {
+    const bitset = LeBitset.allocate(64);
+    for (const bit of [2 ** 32, 2 ** 32 + 1, 2 ** 35, -1]) {
+      expect(() => bitset.test(bit), `test(${bit})`).toThrow('bitset index past its memory');
+      expect(() => bitset.set(bit), `set(${bit})`).toThrow('bitset index past its memory');
+      expect(() => bitset.clear(bit), `clear(${bit})`).toThrow('bitset index past its memory');
+    }
+    expect(bitset.popcount()).toBe(0);
+  });
+});
