@@ -69,8 +69,11 @@ export function checkOutputFile(path: string, flag: string): void {
   }
 }
 
-/** Creates `path` (and missing parents) now and checks that it takes new files. */
-export function prepareOutputDirectory(path: string, flag: string): void {
+/**
+ * Creates `path` (and missing parents, with `mode`, default 0755) now and
+ * checks that it takes new files.
+ */
+export function prepareOutputDirectory(path: string, flag: string, mode = 0o755): void {
   const absolute = resolve(path);
   const missing: string[] = [];
   let existing = absolute;
@@ -81,7 +84,7 @@ export function prepareOutputDirectory(path: string, flag: string): void {
   checkDirectory(existing, flag, path);
   for (const directory of missing) {
     try {
-      mkdirSync(directory, { mode: 0o755 });
+      mkdirSync(directory, { mode });
     } catch (error) {
       throw cannotWrite(flag, path, error, directory);
     }
