@@ -32,6 +32,7 @@ export function runJson(result: RunResult, replay: string): Record<string, unkno
     simulatedTicks: result.simulatedTicks,
     events: result.events,
     logDaemonReconnects: result.logDaemonReconnects,
+    hazards: result.hazards,
     replay,
   };
 }
@@ -71,7 +72,9 @@ export function formatRunReport(result: RunResult, flags: RunFlags, replay: stri
   );
   lines.push(`  [${result.regionMap}]`);
   if (result.oracle === 'ok' && result.expected !== null) {
-    lines.push('verification:     passed with differences Linux itself allows after a crash:');
+    lines.push(
+      `verification:     passed with differences Linux itself allows${result.crashed ? ' after a crash' : ''}:`,
+    );
     lines.push(`                  ${result.expected}`);
     for (const violation of result.violations) lines.push(`  - ${violation}`);
   } else if (result.oracle === 'ok') {
