@@ -98,6 +98,10 @@ export function registerRunCommand(
       String(LOG_DAEMON_TIMEOUT_SECONDS),
     )
     .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option(
+      '--faithful-resync',
+      'copy every region on resync, as Linux does, even where every leg is unwritten (slow for big mirrors)',
+    )
     .action(async (flags: RunFlags, command: Command) => {
       const input = parseRunFlags(flags, command);
       const giveUpMs = parseCount(flags.logDaemonTimeout, '--log-daemon-timeout', {

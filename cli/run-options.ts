@@ -32,6 +32,7 @@ export interface RunFlags {
   logDaemon?: string;
   logDaemonTimeout: string;
   progress?: boolean;
+  faithfulResync?: boolean;
 }
 
 /** The options `--table` replaces: giving both would silently ignore one. */
@@ -87,6 +88,7 @@ export function parseRunFlags(flags: RunFlags, command: Command): RunScenarioInp
     crashState: crashState as CrashStrategy,
     flushEveryWrites: parseCount(flags.fsync, '--fsync'),
     writeCache: flags.writeCache,
+    sparseResync: flags.faithfulResync !== true,
   };
 }
 
@@ -131,6 +133,7 @@ export function replayRunLine(result: RunResult, input: RunScenarioInput, flags:
     `--crash-state ${input.crashState}`,
   ];
   if (!input.writeCache) parts.push('--no-write-cache');
+  if (input.sparseResync === false) parts.push('--faithful-resync');
   if (flags.logDaemon !== undefined) parts.push(`--log-daemon ${shellWord(flags.logDaemon)}`);
   return parts.join(' ');
 }

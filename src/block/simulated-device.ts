@@ -22,6 +22,7 @@ import {
   type DiscardRequest,
   type ReadCallback,
   type ReadRequest,
+  type SectorSpan,
   type SparseReadCallback,
   type SparseWriteRequest,
   type WriteRequest,
@@ -278,12 +279,15 @@ export class SimulatedDevice implements BlockDevice {
     const sectorCount = sectorsOfBuffer(this, 'write', request.data);
     checkRange(this, 'write', { sector: request.sector, sectorCount });
     this.stats.writes++;
-    this.acceptWrite('write', {
+    const changed = request.changed;
+    this.acceptWrite(changed === undefined ? 'write' : 'patch', {
       sector: request.sector,
       sectorCount,
       fua: request.fua === true,
-      data: request.data,
-      extents: null,
+      data: changed === undefined ? request.data : null,
+      extents: changed === undefined ? null : patchExtents(request.data, changed, sectorCount),
+      // Observers see the whole write, as the device would.
+      observedData: request.data,
       callback,
     });
   }
@@ -348,6 +352,24 @@ export class SimulatedDevice implements BlockDevice {
     });
   }
 
+  /** See {@link BlockDevice.firstSectorWithData}: written chunks of either image, and writes in flight. */
+  firstSectorWithData(sector: number, sectorCount: number): number {
+    checkRange(this, 'data query', { sector, sectorCount });
+    const end = sector + sectorCount;
+    let first = end;
+    const stores = this.durable === this.visible ? [this.visible] : [this.visible, this.durable];
+    for (const store of stores) {
+      const chunk = store.chunkIndicesIn(sector, sectorCount)[0];
+      if (chunk !== undefined) first = Math.min(first, Math.max(sector, chunk * CHUNK_SECTORS));
+    }
+    for (const write of this.inFlight.values()) {
+      if (write.sector < end && write.sector + write.sectorCount > sector) {
+        first = Math.min(first, Math.max(sector, write.sector));
+      }
+    }
+    return first;
+  }
+
   /**
    * Power cut: keeps the durable image plus the not-yet-durable writes the
    * strategy chooses, and reboots the device on that image with an empty
@@ -409,6 +431,8 @@ export class SimulatedDevice implements BlockDevice {
       fua: boolean;
       data: Uint8Array | null;
       extents: readonly SparseExtent[] | null;
+      /** What observers are shown as the write's data, when not `data` (a patch's whole range). */
+      observedData?: Uint8Array;
       callback: CompletionCallback;
     },
   ): void {
@@ -419,7 +443,7 @@ export class SimulatedDevice implements BlockDevice {
         sector: request.sector,
         sectorCount: request.sectorCount,
         fua: request.fua,
-        data: request.data,
+        data: request.observedData ?? request.data,
       };
       request = { ...request, callback: this.observeCompletion(observed, request.callback) };
     }
@@ -473,6 +497,7 @@ export class SimulatedDevice implements BlockDevice {
     if (fault.outcome === 'corrupt') {
       assert(pending.kind !== 'discard', 'a discard carries no data to corrupt');
       copyPendingData(pending);
+      if (pending.kind === 'patch') this.fillPatchHole(pending, fault.byteIndex);
       if (pending.data !== null) {
         pending.data[fault.byteIndex] = corruptedByte(pending.data[fault.byteIndex]!, fault);
       } else corruptExtents(pending.extents as SparseExtent[], pending.sectorCount, fault);
@@ -495,6 +520,24 @@ export class SimulatedDevice implements BlockDevice {
       else this.unloggedWrites.push(pending);
     }
     callback(null);
+  }
+
+  /**
+   * A patch about to be corrupted at `byteIndex`: if that byte lies in a
+   * hole, the hole holds the device's data, so the sector becomes an extent
+   * of what the device holds now before the byte is changed.
+   */
+  private fillPatchHole(pending: PendingWrite, byteIndex: number): void {
+    const sectorOffset = Math.floor(byteIndex / SECTOR_SIZE_BYTES);
+    const extents = pending.extents as SparseExtent[];
+    const covered = extents.some(
+      (extent) =>
+        sectorOffset >= extent.sectorOffset &&
+        sectorOffset < extent.sectorOffset + extent.data.length / SECTOR_SIZE_BYTES,
+    );
+    if (covered) return;
+    extents.push({ sectorOffset, data: this.visible.read(pending.sector + sectorOffset, 1) });
+    extents.sort((left, right) => left.sectorOffset - right.sectorOffset);
   }
 
   /** A FUA write with the cache on: durable now, and newer than every cached write it overlaps. */
@@ -531,20 +574,30 @@ export class SimulatedDevice implements BlockDevice {
   /** Adds `delta` to the cache reference count of each chunk `write` touches; returns chunks now at zero. */
   private adjustChunkRefs(write: PendingWrite, delta: 1 | -1): number[] {
     const released: number[] = [];
-    const first = Math.floor(write.sector / CHUNK_SECTORS);
-    const last = Math.floor((write.sector + write.sectorCount - 1) / CHUNK_SECTORS);
-    for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
-      const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
-      if (count < 0) {
-        throw new InvariantError(
-          `device "${this.name}" chunk ${chunkIndex} reference count went negative`,
-        );
-      }
-      if (count === 0) {
-        this.volatileChunkRefs.delete(chunkIndex);
-        released.push(chunkIndex);
-      } else {
-        this.volatileChunkRefs.set(chunkIndex, count);
+    // A patch touches its extents only; its holes keep what the device held.
+    const spans =
+      write.kind === 'patch'
+        ? write.extents!.map((extent) => ({
+            sector: write.sector + extent.sectorOffset,
+            sectorCount: extent.data.length / SECTOR_SIZE_BYTES,
+          }))
+        : [write];
+    for (const span of spans) {
+      const first = Math.floor(span.sector / CHUNK_SECTORS);
+      const last = Math.floor((span.sector + span.sectorCount - 1) / CHUNK_SECTORS);
+      for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
+        const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
+        if (count < 0) {
+          throw new InvariantError(
+            `device "${this.name}" chunk ${chunkIndex} reference count went negative`,
+          );
+        }
+        if (count === 0) {
+          this.volatileChunkRefs.delete(chunkIndex);
+          released.push(chunkIndex);
+        } else {
+          this.volatileChunkRefs.set(chunkIndex, count);
+        }
       }
     }
     return released;
@@ -611,6 +664,32 @@ function copyPendingData(pending: PendingWrite): void {
     sectorOffset: extent.sectorOffset,
     data: extent.data.slice(),
   }));
+}
+
+/** The extents of a patch: views of `data` over its changed spans, each checked to fit. */
+function patchExtents(
+  data: Uint8Array,
+  changed: readonly SectorSpan[],
+  sectorCount: number,
+): SparseExtent[] {
+  return changed.map((span) => {
+    if (
+      !Number.isSafeInteger(span.sectorOffset) ||
+      !Number.isSafeInteger(span.sectorCount) ||
+      span.sectorOffset < 0 ||
+      span.sectorCount <= 0 ||
+      span.sectorOffset + span.sectorCount > sectorCount
+    ) {
+      throw new RangeError(
+        `Changed span [${span.sectorOffset}, +${span.sectorCount}) is outside a ${sectorCount}-sector write`,
+      );
+    }
+    const from = span.sectorOffset * SECTOR_SIZE_BYTES;
+    return {
+      sectorOffset: span.sectorOffset,
+      data: data.subarray(from, from + span.sectorCount * SECTOR_SIZE_BYTES),
+    };
+  });
 }
 
 function corruptExtents(extents: SparseExtent[], sectorCount: number, fault: FaultDecision): void {

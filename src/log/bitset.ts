@@ -50,6 +50,11 @@ function lowestZeroBit(byte: number): number {
   return 31 - Math.clz32(~byte & (byte + 1));
 }
 
+/** Index of the lowest set bit of a non-zero byte. */
+function lowestOneBit(byte: number): number {
+  return 31 - Math.clz32(byte & -byte);
+}
+
 /**
  * A little-endian bitset over a byte array it does not own exclusively:
  * the disk log's clean bitset is a window into its I/O buffer. Bit indexes
@@ -181,6 +186,39 @@ export class LeBitset {
     while (index < endByte) {
       if (bytes[index] !== 0xff)
         return Math.min(index * 8 + lowestZeroBit(bytes[index]!), sizeBits);
+      index++;
+    }
+    return sizeBits;
+  }
+
+  /**
+   * `find_next_bit_le(addr, sizeBits, fromBit)`: the first set bit at or
+   * after `fromBit` and below `sizeBits`, or `sizeBits` if there is none.
+   * Runs of clear bits are skipped a 32-bit word at a time.
+   */
+  findNextOne(sizeBits: number, fromBit: number): number {
+    assert(sizeBits <= this.sizeBits, 'bitset search limit past its memory');
+    if (fromBit >= sizeBits) return sizeBits;
+    const bytes = this.bytes;
+    const endByte = Math.ceil(sizeBits / 8);
+    let index = byteOf(fromBit);
+    // Bits below `fromBit` in its byte count as clear, so they are never found.
+    const first = bytes[index]! & ~((1 << (fromBit & 7)) - 1) & 0xff;
+    if (first !== 0) return Math.min(index * 8 + lowestOneBit(first), sizeBits);
+    index++;
+    const words = this.words;
+    if (words !== null) {
+      while (index < endByte && (index & 3) !== 0) {
+        if (bytes[index] !== 0) return Math.min(index * 8 + lowestOneBit(bytes[index]!), sizeBits);
+        index++;
+      }
+      let word = index >>> 2;
+      const endWord = endByte >>> 2;
+      while (word < endWord && words[word] === 0) word++;
+      index = Math.max(index, word << 2);
+    }
+    while (index < endByte) {
+      if (bytes[index] !== 0) return Math.min(index * 8 + lowestOneBit(bytes[index]!), sizeBits);
       index++;
     }
     return sizeBits;
