@@ -109,7 +109,7 @@ async function executeBench(flags: BenchFlags, io: CliIo): Promise<number> {
     } finally {
       file.close();
     }
-    io.stderr(`bench: figures written to ${flags.json}\n`);
+    io.stderr(`bench: figures written to ${quoteValue(flags.json, 400)}\n`);
   }
   if (flags.plot !== undefined) await writeCharts(flags.plot, report, io);
   const broken = report.failures.length > 0 || report.runs.some((run) => run.oracle !== 'ok');
@@ -192,7 +192,9 @@ async function writeCharts(directory: string, report: BenchReport, io: CliIo): P
       }
     }
   }
-  io.stderr(`bench: ${charts.length} charts written to ${directory} (SVG and PNG)\n`);
+  io.stderr(
+    `bench: ${charts.length} charts written to ${quoteValue(directory, 400)} (SVG and PNG)\n`,
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UlogDaemonServer, type UlogDaemonServerOptions } from '../host/ulog-daemon-server.js';
 import { type CliIo, EXIT_OK, UsageError } from './cli-io.js';
 import { prepareOutputDirectory } from './output-file.js';
-import { quoteValue } from './quote-value.js';
+import { oneLine, quoteValue } from './quote-value.js';
 import { checkSocketPath } from './socket-path.js';
 
 interface LogDaemonFlags {
@@ -46,7 +46,7 @@ export function registerLogDaemonCommand(
           : {}),
       });
       io.stderr(
-        `mirrorsim log-daemon: listening on ${socketPath}${stateDir === null ? ' (logs in memory)' : `, state in ${stateDir}`}\n`,
+        `mirrorsim log-daemon: listening on ${oneLine(socketPath)}${stateDir === null ? ' (logs in memory)' : `, state in ${oneLine(stateDir)}`}\n`,
       );
       await waitForTerminationSignal();
       await server.close();

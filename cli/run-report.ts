@@ -4,6 +4,7 @@
  */
 import type { RunResult } from '../sim/scenario/run-scenario.js';
 import { formatBytes } from './parse-size.js';
+import { oneLine } from './quote-value.js';
 import type { RunFlags } from './run-options.js';
 
 /** The `--json` object: the fields of CLI.md, plus a few more. */
@@ -43,7 +44,7 @@ export function formatRunReport(result: RunResult, flags: RunFlags, replay: stri
   lines.push(`mirrorsim run — seed ${result.seed}`);
   lines.push(`table:            ${result.table}`);
   lines.push(
-    `workload:         ${flags.workload}, ${result.ops} requests of ${flags.blockSize}, ${flags.depth} in flight, a flush every ${flags.fsync} writes`,
+    `workload:         ${oneLine(flags.workload)}, ${result.ops} requests of ${oneLine(flags.blockSize)}, ${flags.depth} in flight, a flush every ${flags.fsync} writes`,
   );
   lines.push(`status before:    ${result.statusInfoBefore}`);
   if (result.crashed) {
