@@ -285,7 +285,8 @@ export class SimulatedDevice implements BlockDevice {
       sectorCount,
       fua: request.fua === true,
       data: changed === undefined ? request.data : null,
-      extents: changed === undefined ? null : patchExtents(request.data, changed, sectorCount),
+      extents:
+        changed === undefined ? null : this.patchExtents(request.sector, request.data, changed),
       // Observers see the whole write, as the device would.
       observedData: request.data,
       callback,
@@ -523,6 +524,53 @@ export class SimulatedDevice implements BlockDevice {
   }
 
   /**
+   * The extents a patch stores: its changed spans, and every sector of its
+   * range that a write not yet durable touches. A crash may drop that
+   * earlier write, and then the whole-range write would still have put the
+   * hint's "unchanged" data there; so the patch carries it too.
+   */
+  private patchExtents(
+    sector: number,
+    data: Uint8Array,
+    changed: readonly SectorSpan[],
+  ): SparseExtent[] {
+    const sectorCount = data.length / SECTOR_SIZE_BYTES;
+    const stored = new Uint8Array(sectorCount);
+    for (const span of changed) {
+      checkChangedSpan(span, sectorCount);
+      stored.fill(1, span.sectorOffset, span.sectorOffset + span.sectorCount);
+    }
+    const end = sector + sectorCount;
+    const mark = (from: number, count: number) => {
+      const first = Math.max(sector, from);
+      const last = Math.min(end, from + count);
+      if (first < last) stored.fill(1, first - sector, last - sector);
+    };
+    const notDurable = [...this.volatileWrites.slice(this.volatileHead), ...this.inFlight.values()];
+    for (const write of notDurable) {
+      if (write.sector >= end || write.sector + write.sectorCount <= sector) continue;
+      if (write.kind !== 'patch') mark(write.sector, write.sectorCount);
+      else
+        for (const extent of write.extents!) {
+          mark(write.sector + extent.sectorOffset, extent.data.length / SECTOR_SIZE_BYTES);
+        }
+    }
+    const extents: SparseExtent[] = [];
+    for (let offset = 0; offset < sectorCount; ) {
+      if (stored[offset] === 0) {
+        offset++;
+        continue;
+      }
+      let runEnd = offset;
+      while (runEnd < sectorCount && stored[runEnd] === 1) runEnd++;
+      const bytes = data.subarray(offset * SECTOR_SIZE_BYTES, runEnd * SECTOR_SIZE_BYTES);
+      extents.push({ sectorOffset: offset, data: bytes });
+      offset = runEnd;
+    }
+    return extents;
+  }
+
+  /**
    * A patch about to be corrupted at `byteIndex`: if that byte lies in a
    * hole, the hole holds the device's data, so the sector becomes an extent
    * of what the device holds now before the byte is changed.
@@ -666,30 +714,19 @@ function copyPendingData(pending: PendingWrite): void {
   }));
 }
 
-/** The extents of a patch: views of `data` over its changed spans, each checked to fit. */
-function patchExtents(
-  data: Uint8Array,
-  changed: readonly SectorSpan[],
-  sectorCount: number,
-): SparseExtent[] {
-  return changed.map((span) => {
-    if (
-      !Number.isSafeInteger(span.sectorOffset) ||
-      !Number.isSafeInteger(span.sectorCount) ||
-      span.sectorOffset < 0 ||
-      span.sectorCount <= 0 ||
-      span.sectorOffset + span.sectorCount > sectorCount
-    ) {
-      throw new RangeError(
-        `Changed span [${span.sectorOffset}, +${span.sectorCount}) is outside a ${sectorCount}-sector write`,
-      );
-    }
-    const from = span.sectorOffset * SECTOR_SIZE_BYTES;
-    return {
-      sectorOffset: span.sectorOffset,
-      data: data.subarray(from, from + span.sectorCount * SECTOR_SIZE_BYTES),
-    };
-  });
+/** Refuses a changed span that is not whole sectors inside a `sectorCount`-sector write. */
+function checkChangedSpan(span: SectorSpan, sectorCount: number): void {
+  if (
+    !Number.isSafeInteger(span.sectorOffset) ||
+    !Number.isSafeInteger(span.sectorCount) ||
+    span.sectorOffset < 0 ||
+    span.sectorCount <= 0 ||
+    span.sectorOffset + span.sectorCount > sectorCount
+  ) {
+    throw new RangeError(
+      `Changed span [${span.sectorOffset}, +${span.sectorCount}) is outside a ${sectorCount}-sector write`,
+    );
+  }
 }
 
 function corruptExtents(extents: SparseExtent[], sectorCount: number, fault: FaultDecision): void {
