@@ -21,7 +21,7 @@ import { dirtyLogVariantNames } from '../src/log/registry.js';
 import { type CliIo, EXIT_OK, EXIT_VIOLATION, processIo, UsageError } from './cli-io.js';
 import { checkOutputFile, openOutputFile, prepareOutputDirectory } from './output-file.js';
 import { parseCount } from './parse-size.js';
-import { quoteValue } from './quote-value.js';
+import { quotePath } from './quote-value.js';
 import { parseSeedOption } from './run-options.js';
 
 interface BenchFlags {
@@ -109,7 +109,7 @@ async function executeBench(flags: BenchFlags, io: CliIo): Promise<number> {
     } finally {
       file.close();
     }
-    io.stderr(`bench: figures written to ${quoteValue(flags.json, 400)}\n`);
+    io.stderr(`bench: figures written to ${quotePath(flags.json)}\n`);
   }
   if (flags.plot !== undefined) await writeCharts(flags.plot, report, io);
   const broken = report.failures.length > 0 || report.runs.some((run) => run.oracle !== 'ok');
@@ -187,14 +187,12 @@ async function writeCharts(directory: string, report: BenchReport, io: CliIo): P
         writeFileSync(path, content);
       } catch (error) {
         throw new UsageError(
-          `Cannot write --plot chart ${quoteValue(path)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+          `Cannot write --plot chart ${quotePath(path)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
         );
       }
     }
   }
-  io.stderr(
-    `bench: ${charts.length} charts written to ${quoteValue(directory, 400)} (SVG and PNG)\n`,
-  );
+  io.stderr(`bench: ${charts.length} charts written to ${quotePath(directory)} (SVG and PNG)\n`);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { SparseStore } from '../src/block/sparse-store.js';
 import { CHUNK_SIZE_BYTES } from '../src/block/sparse-store.js';
 import { UsageError } from './cli-io.js';
 import { prepareOutputDirectory } from './output-file.js';
-import { quoteValue } from './quote-value.js';
+import { quotePath } from './quote-value.js';
 
 export interface DumpableDevice {
   readonly name: string;
@@ -34,7 +34,7 @@ function writeSparseImage(path: string, device: DumpableDevice): void {
     descriptor = openSync(path, 'w', 0o644);
   } catch (error) {
     throw new UsageError(
-      `Cannot write --dump image ${quoteValue(path)}: ${(error as Error).message}`,
+      `Cannot write --dump image ${quotePath(path)}: ${(error as Error).message}`,
     );
   }
   try {
@@ -45,7 +45,7 @@ function writeSparseImage(path: string, device: DumpableDevice): void {
     }
   } catch (error) {
     throw new UsageError(
-      `Cannot write --dump image ${quoteValue(path)}: ${(error as Error).message}`,
+      `Cannot write --dump image ${quotePath(path)}: ${(error as Error).message}`,
     );
   } finally {
     closeSync(descriptor);

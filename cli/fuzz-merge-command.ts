@@ -12,7 +12,7 @@ import { FuzzRecordMerger } from '../sim/fuzz/fuzz-record-merge.js';
 import { FUZZ_SEED_RECORD_BYTES_MAX } from '../sim/fuzz/fuzz-seed-record.js';
 import { type CliIo, EXIT_OK, EXIT_VIOLATION, UsageError } from './cli-io.js';
 import { formatFailure } from './fuzz-failure-text.js';
-import { quoteValue } from './quote-value.js';
+import { quotePath } from './quote-value.js';
 
 /** Adds `merge` under `mirrorsim fuzz`. */
 export function registerFuzzMergeCommand(
@@ -60,15 +60,15 @@ async function readRecords(file: string, merger: FuzzRecordMerger): Promise<void
     if (!stats.isFile() && !stats.isFIFO()) kind = stats.isDirectory() ? 'a directory' : 'a device';
   } catch (error) {
     throw new UsageError(
-      `Cannot read ${quoteValue(file)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}; expected a record file written by fuzz --json`,
+      `Cannot read ${quotePath(file)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}; expected a record file written by fuzz --json`,
     );
   }
   if (kind !== null) {
     throw new UsageError(
-      `Cannot read ${quoteValue(file)}: it is ${kind}; expected a record file written by fuzz --json`,
+      `Cannot read ${quotePath(file)}: it is ${kind}; expected a record file written by fuzz --json`,
     );
   }
-  const source = quoteValue(file);
+  const source = quotePath(file);
   let partial = '';
   let line = 0;
   const take = (text: string) => {

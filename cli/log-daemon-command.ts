@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UlogDaemonServer, type UlogDaemonServerOptions } from '../host/ulog-daemon-server.js';
 import { type CliIo, EXIT_OK, UsageError } from './cli-io.js';
 import { prepareOutputDirectory } from './output-file.js';
-import { oneLine, quoteValue } from './quote-value.js';
+import { oneLine, quotePath } from './quote-value.js';
 import { checkSocketPath } from './socket-path.js';
 
 interface LogDaemonFlags {
@@ -62,7 +62,7 @@ async function startServer(options: UlogDaemonServerOptions): Promise<UlogDaemon
     const code = (error as NodeJS.ErrnoException).code;
     if (code === undefined) throw error;
     throw new UsageError(
-      `Cannot listen on --socket ${quoteValue(options.socketPath)}: ${code}; expected a path where a Unix socket can be created`,
+      `Cannot listen on --socket ${quotePath(options.socketPath)}: ${code}; expected a path where a Unix socket can be created`,
     );
   }
 }

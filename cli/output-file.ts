@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { dirname, join, parse, resolve } from 'node:path';
 import { UsageError } from './cli-io.js';
-import { quoteValue } from './quote-value.js';
+import { quotePath } from './quote-value.js';
 
 /** A file open for writing. */
 export interface OutputFile {
@@ -64,7 +64,7 @@ export function checkOutputFile(path: string, flag: string): void {
   const existing = statOrNull(path);
   if (existing?.isDirectory()) {
     throw new UsageError(
-      `Cannot write ${flag} ${quoteValue(path)}: it is a directory; expected a file name`,
+      `Cannot write ${flag} ${quotePath(path)}: it is a directory; expected a file name`,
     );
   }
 }
@@ -97,7 +97,7 @@ function checkParentDirectory(path: string, flag: string): void {
   const stats = statOrNull(parent);
   if (stats === null) {
     throw new UsageError(
-      `Cannot write ${flag} ${quoteValue(path)}: the directory ${quoteValue(parent)} does not exist`,
+      `Cannot write ${flag} ${quotePath(path)}: the directory ${quotePath(parent)} does not exist`,
     );
   }
   checkDirectory(parent, flag, path);
@@ -107,7 +107,7 @@ function checkParentDirectory(path: string, flag: string): void {
 function checkDirectory(directory: string, flag: string, path: string): void {
   if (!statOrNull(directory)?.isDirectory()) {
     throw new UsageError(
-      `Cannot write ${flag} ${quoteValue(path)}: ${quoteValue(directory)} is not a directory`,
+      `Cannot write ${flag} ${quotePath(path)}: ${quotePath(directory)} is not a directory`,
     );
   }
 }
@@ -144,8 +144,8 @@ function cannotWrite(flag: string, path: string, error: unknown, where?: string)
     EISDIR: 'it is a directory',
     EEXIST: 'a file of that name exists',
   };
-  const place = where === undefined || where === resolve(path) ? '' : ` in ${quoteValue(where)}`;
+  const place = where === undefined || where === resolve(path) ? '' : ` in ${quotePath(where)}`;
   return new UsageError(
-    `Cannot write ${flag} ${quoteValue(path)}: ${reasons[code] ?? code}${place} (${code}); expected a writable location`,
+    `Cannot write ${flag} ${quotePath(path)}: ${reasons[code] ?? code}${place} (${code}); expected a writable location`,
   );
 }

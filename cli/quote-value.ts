@@ -12,6 +12,11 @@
 
 /** Characters of a value shown before it is cut. */
 export const QUOTED_CHARS_MAX = 60;
+/**
+ * Characters of a file path shown before it is cut: a path is what the
+ * user must see to fix it, so it gets more room than other values.
+ */
+export const QUOTED_PATH_CHARS_MAX = 240;
 
 const NAMED_ESCAPES: Record<string, string> = {
   '\n': '\\n',
@@ -20,6 +25,11 @@ const NAMED_ESCAPES: Record<string, string> = {
   '"': '\\"',
   '\\': '\\\\',
 };
+
+/** A file path in double quotes, escaped, cut only past {@link QUOTED_PATH_CHARS_MAX}. */
+export function quotePath(path: string): string {
+  return quoteValue(path, QUOTED_PATH_CHARS_MAX);
+}
 
 /** `text` in double quotes, escaped and cut (see the file comment). */
 export function quoteValue(text: string, charsMax: number = QUOTED_CHARS_MAX): string {
@@ -47,10 +57,11 @@ function escapeCharacter(character: string): string {
  * A whole message made safe for one terminal line, for messages that
  * embed text the CLI did not quote itself (a parser's error): control
  * characters and newlines escaped, every double-quoted value in it cut to
- * {@link QUOTED_CHARS_MAX} characters (so the expectation after a huge
- * value survives), and the whole cut at `charsMax` characters.
+ * {@link QUOTED_PATH_CHARS_MAX} characters (so the expectation after a huge
+ * value survives, and a path stays whole), and the whole cut at
+ * `charsMax` characters.
  */
-export function oneLine(message: string, charsMax = 500): string {
+export function oneLine(message: string, charsMax = 1000): string {
   const escaped = [...message]
     .map((character) =>
       character === '"' || character === '\\' ? character : escapeCharacter(character),
@@ -58,9 +69,9 @@ export function oneLine(message: string, charsMax = 500): string {
     .join('');
   const shortened = escaped.replace(/"((?:[^"\\]|\\.)*)"/g, (quoted, inner: string) => {
     const characters = [...inner];
-    return characters.length <= QUOTED_CHARS_MAX
+    return characters.length <= QUOTED_PATH_CHARS_MAX
       ? quoted
-      : `"${characters.slice(0, QUOTED_CHARS_MAX).join('')}…"`;
+      : `"${characters.slice(0, QUOTED_PATH_CHARS_MAX).join('')}…"`;
   });
   const characters = [...shortened];
   if (characters.length <= charsMax) return shortened;

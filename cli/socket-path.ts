@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './cli-io.js';
-import { quoteValue } from './quote-value.js';
+import { quotePath } from './quote-value.js';
 
 /** The longest socket path, in bytes (`sizeof(sun_path)` − 1 on Linux). */
 export const SOCKET_PATH_BYTES_MAX = 107;
@@ -20,7 +20,7 @@ export function checkSocketPath(text: string, flag: string): string {
   const bytes = Buffer.byteLength(path);
   if (bytes > SOCKET_PATH_BYTES_MAX) {
     throw new UsageError(
-      `Invalid ${flag} ${quoteValue(text)}: its absolute path is ${bytes} bytes, and a Unix socket path holds at most ${SOCKET_PATH_BYTES_MAX} (sun_path); expected a shorter path`,
+      `Invalid ${flag} ${quotePath(text)}: its absolute path is ${bytes} bytes, and a Unix socket path holds at most ${SOCKET_PATH_BYTES_MAX} (sun_path); expected a shorter path`,
     );
   }
   const directory = dirname(path);
@@ -29,12 +29,12 @@ export function checkSocketPath(text: string, flag: string): string {
     isDirectory = statSync(directory).isDirectory();
   } catch {
     throw new UsageError(
-      `Invalid ${flag} ${quoteValue(text)}: the directory ${quoteValue(directory)} does not exist`,
+      `Invalid ${flag} ${quotePath(text)}: the directory ${quotePath(directory)} does not exist`,
     );
   }
   if (!isDirectory) {
     throw new UsageError(
-      `Invalid ${flag} ${quoteValue(text)}: ${quoteValue(directory)} is not a directory`,
+      `Invalid ${flag} ${quotePath(text)}: ${quotePath(directory)} is not a directory`,
     );
   }
   return path;

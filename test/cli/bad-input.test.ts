@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT_OK, EXIT_USAGE } from '../../cli/cli-io.js';
 import { runCli } from '../../cli/main.js';
-import { oneLine, quoteValue } from '../../cli/quote-value.js';
+import { oneLine, quotePath, quoteValue } from '../../cli/quote-value.js';
 import { useTempDirectories } from '../temp-directory-kit.js';
 import { captureIo } from './cli-test-kit.js';
 
@@ -46,7 +46,9 @@ describe('values in messages', () => {
 
   it('a message from elsewhere is made one line, each quoted value cut, the rest kept', () => {
     const line = oneLine(`Invalid table "${'y'.repeat(1000)}\n": expected a mirror`);
-    expect(line).toBe(`Invalid table "${'y'.repeat(60)}…": expected a mirror`);
+    expect(line).toBe(`Invalid table "${'y'.repeat(240)}…": expected a mirror`);
+    // A path keeps 240 characters: it is what the user must see to fix it.
+    expect(quotePath(`/${'d'.repeat(200)}`)).toBe(`"/${'d'.repeat(200)}"`);
     expect(oneLine('a\r\nb')).toBe('a\\r\\nb');
   });
 });

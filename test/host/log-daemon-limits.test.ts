@@ -58,7 +58,7 @@ function until(done: () => boolean): Promise<void> {
 
 describe('the log daemon bounds what it holds for a client', () => {
   it('a client that never reads its replies is paused, not buffered without end; when it reads, every reply comes', async () => {
-    const server = await serverIn(tempDirectory('daemon-backpressure'), null);
+    const server = await serverIn(tempDirectory('bp'), null);
     const client = await rawClient(server.socketPath);
     client.socket.pause();
     // IS_CLEAN for a log nobody created: each is answered at once with an error, 160 bytes.
@@ -91,7 +91,7 @@ describe('the log daemon bounds what it holds for a client', () => {
   });
 
   it('a log file the state directory cannot take fails that CTR with -EINVAL; the daemon serves on', async () => {
-    const directory = tempDirectory('daemon-state');
+    const directory = tempDirectory('st');
     const stateDir = join(directory, 'state');
     mkdirSync(join(stateDir, 'blocked.img'), { recursive: true });
     const server = await serverIn(directory, stateDir);
@@ -120,7 +120,7 @@ describe('the log daemon bounds what it holds for a client', () => {
 
 describe('a daemon that is gone for good', () => {
   it('the client gives up after giveUpAfterMs of silence with a LogDaemonUnreachableError', async () => {
-    const directory = tempDirectory('channel-give-up');
+    const directory = tempDirectory('gu');
     const channel = new UlogSocketChannel({
       socketPath: join(directory, 'nobody.sock'),
       noListenerPauseMs: 20,
@@ -146,7 +146,7 @@ describe('a daemon that is gone for good', () => {
   });
 
   it('mirrorsim run --log-daemon ends with one line and exit 2 when the daemon is killed and not restarted', async () => {
-    const directory = tempDirectory('run-daemon-gone');
+    const directory = tempDirectory('gone');
     const socketPath = join(directory, 'd.sock');
     const daemon = await startDaemon(socketPath, null);
     const run = spawnCli([
