@@ -1,9 +1,11 @@
 /**
- * How fast the crash-consistency machinery runs (issue 4's goals):
+ * How fast the crash-consistency machinery runs (issue 4's and issue 12's goals):
  *
  * - fuzz seeds per second for default-size scenarios (`mirrorsim fuzz`'s
  *   unit of work: configuration, up to 50 commands, the liveness phase and
- *   the final verification), goal ≥ 10;
+ *   the final verification), goal ≥ 10, and ≥ 100 per core for a campaign;
+ * - a whole `mirrorsim fuzz` campaign (every built-in log) on 1 and on 2
+ *   jobs (worker threads, start-up included), goal ≥ 1.8× with 2 jobs;
  * - crash → reboot → resume → invariant 3 → pin → recover → verify cycles
  *   per second on a 64-region disk-log mirror (8 KiB regions; 64 KiB ones
  *   are shown too) with four 2 KiB writes issued before each crash, goal
@@ -17,8 +19,11 @@
  * meaningful when other processes share the machine.
  */
 import { cpus, loadavg } from 'node:os';
+import type { CliIo } from '../cli/cli-io.js';
+import { runFuzzCampaign } from '../cli/fuzz-campaign.js';
+import { inThreadRunner, workerPoolRunner } from '../cli/fuzz-seed-runner.js';
 import { makeFuzzConfig } from '../sim/fuzz/fuzz-config.js';
-import { runFuzzSeed } from '../sim/fuzz/fuzz-property.js';
+import { type FuzzScenarioOptions, runFuzzSeed } from '../sim/fuzz/fuzz-property.js';
 import { FuzzSystem } from '../sim/fuzz/fuzz-system.js';
 import type { FuzzLogType } from '../sim/fuzz/mirror-profile.js';
 import { SeededRandom } from '../sim/random.js';
@@ -27,6 +32,8 @@ import { fixedLatency } from '../src/block/latency.js';
 import '../src/log/builtin-logs.js';
 
 const SEEDS_GOAL_PER_SECOND = 10;
+const CAMPAIGN_GOAL_PER_CORE_SECOND = 100;
+const TWO_JOBS_SPEEDUP_GOAL = 1.8;
 const CYCLES_GOAL_PER_SECOND = 500;
 const quick = process.argv.includes('--quick');
 
@@ -81,6 +88,40 @@ function cyclesPerSecond(cycles: number, regionSizeSectors: number): Rate {
   });
 }
 
+/** A whole campaign, as `mirrorsim fuzz --jobs N` runs it (worker start-up included). */
+async function campaignRate(jobs: number, seeds: number): Promise<Rate> {
+  const options: FuzzScenarioOptions = {
+    budget: 'within',
+    logTypes: ['core', 'disk', 'userspace'],
+  };
+  const quiet: CliIo = { stdout: () => {}, stderr: () => {}, wallClockMs: () => performance.now() };
+  const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  const runner = jobs === 1 ? inThreadRunner(options) : workerPoolRunner(options, jobs);
+  let failures = 0;
+  try {
+    await runFuzzCampaign({
+      plan: { startSeed: 1, seedsTotal: seeds, shard: { index: 1, count: 1 } },
+      secondsMax: Number.POSITIVE_INFINITY,
+      runner,
+      io: quiet,
+      onOutcome: (outcome) => {
+        if (outcome.failed) failures++;
+      },
+    });
+  } finally {
+    await runner.close();
+  }
+  if (failures > 0) throw new Error(`${failures} seeds failed`);
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    count: seeds,
+    wallPerSecond: seeds / wallSeconds,
+    cpuPerSecond: seeds / ((cpu.user + cpu.system) / 1e6),
+  };
+}
+
 function line(what: string, rate: Rate, goal: number, unit: string): string {
   const verdict = rate.cpuPerSecond >= goal ? 'meets' : 'MISSES';
   return `${what.padEnd(46)} ${rate.cpuPerSecond.toFixed(1).padStart(8)} ${unit}/s CPU, ${rate.wallPerSecond.toFixed(1).padStart(8)} ${unit}/s wall (${rate.count} ${unit}) — goal ≥ ${goal}: ${verdict}`;
@@ -108,6 +149,17 @@ console.log(
     SEEDS_GOAL_PER_SECOND,
     'seeds',
   ),
+);
+const campaignSeeds = quick ? 400 : 2000;
+const oneJob = await campaignRate(1, campaignSeeds);
+console.log(
+  line('fuzz campaign, 1 job (seeds/s per core)', oneJob, CAMPAIGN_GOAL_PER_CORE_SECOND, 'seeds'),
+);
+const twoJobs = await campaignRate(2, campaignSeeds);
+console.log(line('fuzz campaign, 2 jobs', twoJobs, CAMPAIGN_GOAL_PER_CORE_SECOND, 'seeds'));
+const speedup = twoJobs.wallPerSecond / oneJob.wallPerSecond;
+console.log(
+  `${'2 jobs / 1 job, wall clock'.padEnd(46)} ${speedup.toFixed(2).padStart(8)}x — goal ≥ ${TWO_JOBS_SPEEDUP_GOAL}: ${speedup >= TWO_JOBS_SPEEDUP_GOAL ? 'meets' : 'MISSES'} (load average ${loadavg()[0]!.toFixed(2)} now)`,
 );
 cyclesPerSecond(50, 16);
 for (const regionSizeSectors of [16, 128]) {

@@ -6,7 +6,7 @@
  * every case ran and verified, 1 when one failed or broke an invariant,
  * 2 for bad usage.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -17,10 +17,12 @@ import { type BenchPlan, benchPlan } from '../bench/bench-plan.js';
 import type { BenchReport } from '../bench/bench-report.js';
 import { runBenchSuite } from '../bench/bench-suite.js';
 import { formatBenchReport } from '../bench/bench-table.js';
-import { parseSeed } from '../sim/random.js';
 import { dirtyLogVariantNames } from '../src/log/registry.js';
 import { type CliIo, EXIT_OK, EXIT_VIOLATION, processIo, UsageError } from './cli-io.js';
+import { checkOutputFile, openOutputFile, prepareOutputDirectory } from './output-file.js';
 import { parseCount } from './parse-size.js';
+import { quotePath } from './quote-value.js';
+import { parseSeedOption } from './run-options.js';
 
 interface BenchFlags {
   quick?: boolean;
@@ -78,6 +80,9 @@ export function registerBenchCommand(
 async function executeBench(flags: BenchFlags, io: CliIo): Promise<number> {
   const plan = planFromFlags(flags);
   const logTypes = logTypesFromFlags(flags);
+  // Checked now, so an output that cannot be written fails before the run, not after it.
+  if (flags.json !== undefined) checkOutputFile(flags.json, '--json');
+  if (flags.plot !== undefined) prepareOutputDirectory(flags.plot, '--plot');
   const startMs = io.wallClockMs();
   const suiteReport = runBenchSuite({
     plan,
@@ -98,8 +103,13 @@ async function executeBench(flags: BenchFlags, io: CliIo): Promise<number> {
   const color = io === processIo && process.stdout.isTTY === true;
   io.stdout(formatBenchReport(report, { color }));
   if (flags.json !== undefined) {
-    writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
-    io.stderr(`bench: figures written to ${flags.json}\n`);
+    const file = openOutputFile(flags.json, '--json');
+    try {
+      file.write(`${JSON.stringify(report, null, 2)}\n`);
+    } finally {
+      file.close();
+    }
+    io.stderr(`bench: figures written to ${quotePath(flags.json)}\n`);
   }
   if (flags.plot !== undefined) await writeCharts(flags.plot, report, io);
   const broken = report.failures.length > 0 || report.runs.some((run) => run.oracle !== 'ok');
@@ -108,7 +118,7 @@ async function executeBench(flags: BenchFlags, io: CliIo): Promise<number> {
 
 function planFromFlags(flags: BenchFlags): BenchPlan {
   const plan = benchPlan(flags.quick === true ? 'quick' : 'full', {
-    seed: parseSeedOption(flags.seed),
+    seed: parseSeedOption(flags.seed, '--seed'),
     writeCache: flags.writeCache === true,
   });
   let workloads = plan.workloads;
@@ -164,22 +174,25 @@ function splitList(text: string): string[] {
   return names;
 }
 
-function parseSeedOption(text: string): number {
-  try {
-    return parseSeed(text);
-  } catch (error) {
-    throw new UsageError(`Invalid --seed: ${(error as Error).message}`);
-  }
-}
-
 async function writeCharts(directory: string, report: BenchReport, io: CliIo): Promise<void> {
-  mkdirSync(directory, { recursive: true });
+  prepareOutputDirectory(directory, '--plot');
   const charts = await renderBenchCharts(report);
   for (const chart of charts) {
-    writeFileSync(join(directory, `${chart.name}.svg`), chart.svg);
-    writeFileSync(join(directory, `${chart.name}.png`), chart.png);
+    for (const [extension, content] of [
+      ['svg', chart.svg],
+      ['png', chart.png],
+    ] as const) {
+      const path = join(directory, `${chart.name}.${extension}`);
+      try {
+        writeFileSync(path, content);
+      } catch (error) {
+        throw new UsageError(
+          `Cannot write --plot chart ${quotePath(path)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        );
+      }
+    }
   }
-  io.stderr(`bench: ${charts.length} charts written to ${directory} (SVG and PNG)\n`);
+  io.stderr(`bench: ${charts.length} charts written to ${quotePath(directory)} (SVG and PNG)\n`);
 }
 
 /**

@@ -8,12 +8,17 @@ export interface CliIo {
   stderr(text: string): void;
   /** Milliseconds of wall-clock time, for progress and speed figures only. */
   wallClockMs(): number;
+  /** Whether stderr is a terminal, where progress may redraw one line (default false). */
+  readonly stderrIsTerminal?: boolean;
 }
 
 export const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   wallClockMs: () => performance.now(),
+  get stderrIsTerminal() {
+    return process.stderr.isTTY === true;
+  },
 };
 
 /** Bad usage or bad input: the CLI prints the message as one line and exits 2. */

@@ -3,12 +3,14 @@
  * written chunks are written to the file, so a 64 MiB device with a little
  * data takes little disk space and unwritten ranges read back as zeros.
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SECTOR_SIZE_BYTES } from '../src/block/sector.js';
 import type { SparseStore } from '../src/block/sparse-store.js';
 import { CHUNK_SIZE_BYTES } from '../src/block/sparse-store.js';
 import { UsageError } from './cli-io.js';
+import { prepareOutputDirectory } from './output-file.js';
+import { quotePath } from './quote-value.js';
 
 export interface DumpableDevice {
   readonly name: string;
@@ -18,13 +20,7 @@ export interface DumpableDevice {
 
 /** Writes `DIR/NAME.img` for every device; returns the paths written. */
 export function dumpImages(directory: string, devices: readonly DumpableDevice[]): string[] {
-  try {
-    mkdirSync(directory, { recursive: true });
-  } catch (error) {
-    throw new UsageError(
-      `Cannot create dump directory "${directory}": ${(error as Error).message}`,
-    );
-  }
+  prepareOutputDirectory(directory, '--dump');
   return devices.map((device) => {
     const path = join(directory, `${device.name}.img`);
     writeSparseImage(path, device);
@@ -37,7 +33,9 @@ function writeSparseImage(path: string, device: DumpableDevice): void {
   try {
     descriptor = openSync(path, 'w', 0o644);
   } catch (error) {
-    throw new UsageError(`Cannot write image "${path}": ${(error as Error).message}`);
+    throw new UsageError(
+      `Cannot write --dump image ${quotePath(path)}: ${(error as Error).message}`,
+    );
   }
   try {
     ftruncateSync(descriptor, device.sizeSectors * SECTOR_SIZE_BYTES);
@@ -46,7 +44,9 @@ function writeSparseImage(path: string, device: DumpableDevice): void {
       writeSync(descriptor, chunk, 0, chunk.length, chunkIndex * CHUNK_SIZE_BYTES);
     }
   } catch (error) {
-    throw new UsageError(`Cannot write image "${path}": ${(error as Error).message}`);
+    throw new UsageError(
+      `Cannot write --dump image ${quotePath(path)}: ${(error as Error).message}`,
+    );
   } finally {
     closeSync(descriptor);
   }

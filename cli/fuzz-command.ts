@@ -6,13 +6,24 @@
  * that re-runs it. Progress goes to stderr; the last stdout line is
  * `seeds: N, failures: F`; exit 1 when F > 0, 2 for bad usage.
  */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import type { BudgetMode } from '../sim/fuzz/fuzz-config.js';
 import {
-  type FuzzScenarioOptions,
-  replayCommandLine,
-  runFuzzSeed,
-} from '../sim/fuzz/fuzz-property.js';
+  checkCampaignPlan,
+  type FuzzCampaignPlan,
+  type FuzzShard,
+  parseShard,
+  shardSeedCount,
+  WHOLE_CAMPAIGN,
+} from '../sim/fuzz/fuzz-campaign-plan.js';
+import type { BudgetMode } from '../sim/fuzz/fuzz-config.js';
+import { type FuzzScenarioOptions, replayCommandLine } from '../sim/fuzz/fuzz-property.js';
+import {
+  campaignOptionsOf,
+  type FuzzCampaignOptions,
+  type FuzzSeedRecord,
+  formatFuzzSeedRecord,
+} from '../sim/fuzz/fuzz-seed-record.js';
 import {
   FEATURE_SETS,
   FUZZ_LOG_TYPES,
@@ -22,7 +33,14 @@ import {
 import { parseSeed } from '../sim/random.js';
 import { findDirtyLogType } from '../src/log/registry.js';
 import { type CliIo, EXIT_OK, EXIT_VIOLATION, UsageError } from './cli-io.js';
+import { runFuzzCampaign } from './fuzz-campaign.js';
+import { formatFailure } from './fuzz-failure-text.js';
+import { registerFuzzMergeCommand } from './fuzz-merge-command.js';
+import type { FuzzSeedOutcome } from './fuzz-seed-job.js';
+import { inThreadRunner, workerPoolRunner } from './fuzz-seed-runner.js';
+import { openOutputFile } from './output-file.js';
 import { parseCount } from './parse-size.js';
+import { quoteValue } from './quote-value.js';
 
 /** The options `fuzz` and `replay` share: which scenarios a seed draws. */
 export interface ScenarioFlags {
@@ -39,6 +57,9 @@ interface FuzzFlags extends ScenarioFlags {
   seeds?: string;
   seconds?: string;
   startSeed: string;
+  jobs?: string;
+  shard?: string;
+  json?: string;
 }
 
 /** Adds the scenario filters to a command. */
@@ -93,11 +114,22 @@ export function scenarioOptions(flags: ScenarioFlags): FuzzScenarioOptions {
     ),
     ...optional(
       'faultWeightMin',
-      flags.faultWeightMin === undefined
-        ? undefined
-        : Math.min(100, parseCount(flags.faultWeightMin, '--fault-weight-min')),
+      flags.faultWeightMin === undefined ? undefined : parseFaultWeight(flags.faultWeightMin),
     ),
   } as FuzzScenarioOptions;
+}
+
+/** The most a fault kind's weight can be. */
+const FAULT_WEIGHT_MAX = 100;
+
+function parseFaultWeight(text: string): number {
+  const weight = parseCount(text, '--fault-weight-min');
+  if (weight > FAULT_WEIGHT_MAX) {
+    throw new UsageError(
+      `Invalid --fault-weight-min ${quoteValue(text)}: expected 0 to ${FAULT_WEIGHT_MAX}`,
+    );
+  }
+  return weight;
 }
 
 /** Every built-in log type that is registered (the userspace log registers itself). */
@@ -137,7 +169,7 @@ export function parseSeedFlag(text: string, flag: string): number {
   }
 }
 
-/** Adds `mirrorsim fuzz` to the program. */
+/** Adds `mirrorsim fuzz` (and `mirrorsim fuzz merge`) to the program. */
 export function registerFuzzCommand(
   program: Command,
   io: CliIo,
@@ -148,56 +180,111 @@ export function registerFuzzCommand(
     .description(
       'a crash-consistency campaign: many seeds, each a random scenario checked by the oracle',
     )
-    .option('--seeds <n>', 'how many seeds to run')
+    .option('--seeds <n>', 'how many seeds to run (with --shard: in the whole campaign)')
     .option('--seconds <s>', 'a time box instead of a seed count')
-    .option('--start-seed <n>', 'the first seed', '1');
-  addScenarioOptions(command).action((flags: FuzzFlags) => {
-    setExitCode(executeFuzz(flags, io));
+    .option('--start-seed <n>', 'the first seed', '1')
+    .option(
+      '--jobs <n>',
+      `seeds run at once, on worker threads (default: this machine's ${availableParallelism()} cores)`,
+    )
+    .option('--shard <k/n>', 'run only shard K of N: every N-th seed, starting with the K-th')
+    .option(
+      '--json <file>',
+      'write one JSON record per seed to FILE (JSON lines; docs/fuzz-records.md)',
+    );
+  addScenarioOptions(command).action(async (flags: FuzzFlags) => {
+    setExitCode(await executeFuzz(flags, io));
   });
+  registerFuzzMergeCommand(command, io, setExitCode);
 }
 
-/** How often progress is printed (wall-clock milliseconds). */
-const PROGRESS_INTERVAL_MS = 1000;
-
-function executeFuzz(flags: FuzzFlags, io: CliIo): number {
+async function executeFuzz(flags: FuzzFlags, io: CliIo): Promise<number> {
   if ((flags.seeds === undefined) === (flags.seconds === undefined)) {
     throw new UsageError('Give exactly one of --seeds N or --seconds S');
   }
   const options = scenarioOptions(flags);
-  const seedsMax =
-    flags.seeds === undefined
-      ? Number.POSITIVE_INFINITY
-      : parseCount(flags.seeds, '--seeds', { minimum: 1 });
+  const plan = campaignPlan(flags);
   const secondsMax =
     flags.seconds === undefined
       ? Number.POSITIVE_INFINITY
       : parseCount(flags.seconds, '--seconds', { minimum: 1 });
-  const startSeed = parseSeedFlag(flags.startSeed, '--start-seed');
-  const startMs = io.wallClockMs();
-  let lastProgressMs = startMs;
-  let seeds = 0;
-  let failures = 0;
-  while (seeds < seedsMax && io.wallClockMs() - startMs < secondsMax * 1000) {
-    const seed = startSeed + seeds;
-    const result = runFuzzSeed(seed, options);
-    seeds++;
-    if (result.failed) {
-      failures++;
-      io.stdout(`seed ${seed} failed: ${result.error}\n`);
-      io.stdout(`  ${replayCommandLine(seed, result.path ?? '', options)}\n`);
-    }
-    const nowMs = io.wallClockMs();
-    if (nowMs - lastProgressMs >= PROGRESS_INTERVAL_MS) {
-      lastProgressMs = nowMs;
-      io.stderr(progressLine(seeds, failures, nowMs - startMs));
-    }
+  const jobs = Math.min(
+    flags.jobs === undefined ? availableParallelism() : parseJobs(flags.jobs),
+    Math.max(1, shardSeedCount(plan)),
+  );
+  // Opened before the first seed, so a path that cannot be written fails now, not after the run.
+  const records = flags.json === undefined ? null : openOutputFile(flags.json, '--json');
+  const runner = jobs === 1 ? inThreadRunner(options) : workerPoolRunner(options, jobs);
+  const campaign = campaignOptionsOf(options);
+  try {
+    const totals = await runFuzzCampaign({
+      plan,
+      secondsMax,
+      runner,
+      io,
+      onOutcome: (outcome) => {
+        const replay = replayCommandLine(outcome.seed, outcome.path ?? '@', options);
+        if (outcome.failed) io.stdout(formatFailure(outcome.seed, outcome.error ?? '', replay));
+        records?.write(`${formatFuzzSeedRecord(recordOf(outcome, campaign, replay))}\n`);
+      },
+    });
+    io.stdout(`seeds: ${totals.seeds}, failures: ${totals.failures}\n`);
+    return totals.failures > 0 ? EXIT_VIOLATION : EXIT_OK;
+  } finally {
+    await runner.close();
+    records?.close();
   }
-  io.stderr(progressLine(seeds, failures, io.wallClockMs() - startMs));
-  io.stdout(`seeds: ${seeds}, failures: ${failures}\n`);
-  return failures > 0 ? EXIT_VIOLATION : EXIT_OK;
 }
 
-function progressLine(seeds: number, failures: number, elapsedMs: number): string {
-  const perSecond = elapsedMs > 0 ? (seeds * 1000) / elapsedMs : 0;
-  return `fuzz: ${seeds} seeds, ${failures} failures, ${perSecond.toFixed(1)} seeds/s\n`;
+function recordOf(
+  outcome: FuzzSeedOutcome,
+  campaign: FuzzCampaignOptions,
+  replay: string,
+): FuzzSeedRecord {
+  return {
+    seed: outcome.seed,
+    campaign,
+    scenario: outcome.scenario,
+    verdict: outcome.failed ? 'failed' : 'passed',
+    violation: outcome.failed ? (outcome.error ?? '') : null,
+    path: outcome.failed ? (outcome.path ?? '@') : null,
+    replay,
+  };
+}
+
+function campaignPlan(flags: FuzzFlags): FuzzCampaignPlan {
+  const shard = flags.shard === undefined ? WHOLE_CAMPAIGN : parseShardFlag(flags.shard);
+  const plan: FuzzCampaignPlan = {
+    startSeed: parseSeedFlag(flags.startSeed, '--start-seed'),
+    seedsTotal:
+      flags.seeds === undefined
+        ? Number.POSITIVE_INFINITY
+        : parseCount(flags.seeds, '--seeds', { minimum: 1 }),
+    shard,
+  };
+  try {
+    checkCampaignPlan(plan);
+  } catch (error) {
+    throw new UsageError(`Invalid --start-seed or --seeds: ${(error as Error).message}`);
+  }
+  return plan;
+}
+
+function parseShardFlag(text: string): FuzzShard {
+  try {
+    return parseShard(text);
+  } catch (error) {
+    throw new UsageError(`Invalid --shard ${quoteValue(text)}: ${(error as Error).message}`);
+  }
+}
+
+/** The most worker threads `--jobs` may ask for. */
+const JOBS_MAX = 256;
+
+function parseJobs(text: string): number {
+  const jobs = parseCount(text, '--jobs', { minimum: 1 });
+  if (jobs > JOBS_MAX) {
+    throw new UsageError(`Invalid --jobs ${quoteValue(text)}: expected 1 to ${JOBS_MAX}`);
+  }
+  return jobs;
 }

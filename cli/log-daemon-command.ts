@@ -5,8 +5,11 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UlogDaemonServer } from '../host/ulog-daemon-server.js';
+import { UlogDaemonServer, type UlogDaemonServerOptions } from '../host/ulog-daemon-server.js';
 import { type CliIo, EXIT_OK, UsageError } from './cli-io.js';
+import { prepareOutputDirectory } from './output-file.js';
+import { oneLine, quotePath } from './quote-value.js';
+import { checkSocketPath } from './socket-path.js';
 
 interface LogDaemonFlags {
   socket?: string;
@@ -30,12 +33,12 @@ export function registerLogDaemonCommand(
     )
     .option('--verbose', 'log every refused request and opened device on stderr')
     .action(async (flags: LogDaemonFlags) => {
-      if (flags.socket === undefined || flags.socket === '') {
-        throw new UsageError('log-daemon needs --socket PATH');
-      }
-      const socketPath = resolve(flags.socket);
+      if (flags.socket === undefined) throw new UsageError('log-daemon needs --socket PATH');
+      const socketPath = checkSocketPath(flags.socket, '--socket');
       const stateDir = flags.stateDir === undefined ? null : resolve(flags.stateDir);
-      const server = await UlogDaemonServer.start({
+      // The state directory must take files now: a log device is created there at the first CTR.
+      if (stateDir !== null) prepareOutputDirectory(stateDir, '--state-dir', 0o700);
+      const server = await startServer({
         socketPath,
         stateDir,
         ...(flags.verbose === true
@@ -43,12 +46,25 @@ export function registerLogDaemonCommand(
           : {}),
       });
       io.stderr(
-        `mirrorsim log-daemon: listening on ${socketPath}${stateDir === null ? ' (logs in memory)' : `, state in ${stateDir}`}\n`,
+        `mirrorsim log-daemon: listening on ${oneLine(socketPath)}${stateDir === null ? ' (logs in memory)' : `, state in ${oneLine(stateDir)}`}\n`,
       );
       await waitForTerminationSignal();
       await server.close();
       setExitCode(EXIT_OK);
     });
+}
+
+/** Starts the server; a socket that cannot be bound is bad input (one line), not a crash. */
+async function startServer(options: UlogDaemonServerOptions): Promise<UlogDaemonServer> {
+  try {
+    return await UlogDaemonServer.start(options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === undefined) throw error;
+    throw new UsageError(
+      `Cannot listen on --socket ${quotePath(options.socketPath)}: ${code}; expected a path where a Unix socket can be created`,
+    );
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -11,6 +11,7 @@ import { type CliIo, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './cli-io
 import { registerCtlCommand } from './ctl-command.js';
 import { registerFuzzCommand } from './fuzz-command.js';
 import { registerLogDaemonCommand } from './log-daemon-command.js';
+import { oneLine } from './quote-value.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -58,15 +59,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   return exitCode;
 }
 
+/**
+ * Bad usage and bad input end here: one line on stderr (newlines and
+ * control characters in it escaped, values cut, see {@link oneLine}) and
+ * exit 2. Anything else is a bug, and keeps its stack trace.
+ */
 function reportError(error: unknown, io: CliIo): number {
   if (error instanceof CommanderError) {
     // Help and version end through here too, with exit code 0.
     if (error.exitCode === 0) return EXIT_OK;
-    io.stderr(`mirrorsim: ${error.message.replace(/^error: /, '')}\n`);
+    io.stderr(`mirrorsim: ${oneLine(error.message.replace(/^error: /, ''))}\n`);
     return EXIT_USAGE;
   }
   if (error instanceof UsageError || error instanceof RangeError || error instanceof SyntaxError) {
-    io.stderr(`mirrorsim: ${error.message}\n`);
+    io.stderr(`mirrorsim: ${oneLine(error.message)}\n`);
     return EXIT_USAGE;
   }
   throw error;

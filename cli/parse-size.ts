@@ -4,6 +4,7 @@
  * the accepted forms.
  */
 import { UsageError } from './cli-io.js';
+import { quoteValue } from './quote-value.js';
 
 const UNITS: Record<string, number> = {
   '': 1,
@@ -26,12 +27,14 @@ export function parseSizeBytes(text: string, what: string): number {
   const multiplier = match === null ? undefined : UNITS[match[2]!.toLowerCase()];
   if (match === null || multiplier === undefined) {
     throw new UsageError(
-      `Invalid ${what} "${text}": expected a number with an optional unit (512, 4KiB, 64MiB, 1GiB, 16TiB)`,
+      `Invalid ${what} ${quoteValue(text)}: expected a number with an optional unit (512, 4KiB, 64MiB, 1GiB, 16TiB)`,
     );
   }
   const bytes = Number(match[1]) * multiplier;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new UsageError(`Invalid ${what} "${text}": expected a positive size below 2^53 bytes`);
+    throw new UsageError(
+      `Invalid ${what} ${quoteValue(text)}: expected a positive size below 2^53 bytes`,
+    );
   }
   return bytes;
 }
@@ -40,24 +43,30 @@ export function parseSizeBytes(text: string, what: string): number {
 export function parseSizeSectors(text: string, what: string): number {
   const bytes = parseSizeBytes(text, what);
   if (bytes % 512 !== 0) {
-    throw new UsageError(`Invalid ${what} "${text}": expected a multiple of 512 bytes`);
+    throw new UsageError(`Invalid ${what} ${quoteValue(text)}: expected a multiple of 512 bytes`);
   }
   return bytes / 512;
 }
 
-/** A non-negative (or positive) integer option such as `--ops`. */
+/**
+ * A whole-number option such as `--ops`, from `minimum` (default 0) to
+ * `maximum` (default 2^53 − 1); the message states the range.
+ */
 export function parseCount(
   text: string,
   what: string,
-  options: { readonly minimum?: number } = {},
+  options: { readonly minimum?: number; readonly maximum?: number } = {},
 ): number {
   const minimum = options.minimum ?? 0;
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`Invalid ${what} "${text}": expected a whole number ≥ ${minimum}`);
+  const maximum = options.maximum ?? Number.MAX_SAFE_INTEGER;
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(Number.isSafeInteger(value) && value >= minimum && value <= maximum)) {
+    const range =
+      maximum === Number.MAX_SAFE_INTEGER
+        ? `a whole number ≥ ${minimum}`
+        : `a whole number from ${minimum} to ${maximum}`;
+    throw new UsageError(`Invalid ${what} ${quoteValue(text)}: expected ${range}`);
   }
-  const value = Number(text);
-  if (value < minimum)
-    throw new UsageError(`Invalid ${what} "${text}": expected a whole number ≥ ${minimum}`);
   return value;
 }
 

@@ -18,6 +18,8 @@ import {
   scenarioOptions,
 } from './fuzz-command.js';
 import { parseCount } from './parse-size.js';
+import { quoteValue } from './quote-value.js';
+import { checkReplayPath } from './replay-path.js';
 
 interface ReplayFlags extends ScenarioFlags {
   seed?: string;
@@ -48,17 +50,16 @@ export function registerReplayCommand(
 function executeReplay(flags: ReplayFlags, io: CliIo): number {
   if (flags.seed === undefined) throw new UsageError('Give --seed N (and --path P from fuzz)');
   const seed = parseSeedFlag(flags.seed, '--seed');
-  const path = flags.path ?? '@';
-  if (!path.includes('@')) {
-    throw new UsageError(`Invalid --path "${path}": expected <fast-check path>@<replay path>`);
-  }
-  const traceCount = parseCount(flags.trace, '--trace');
+  const path = checkReplayPath(flags.path ?? '@');
+  const traceCount = parseCount(flags.trace, '--trace', { maximum: TRACE_RECORDS_MAX });
   const options = scenarioOptions(flags);
-  const result = replayFuzzSeed(seed, path, options, {
-    traceRecentCapacity: Math.max(1, traceCount),
-  });
+  const result = replayAt(seed, path, options, traceCount);
   const { system, model, config, world } = result;
-  if (config === null || world === null) throw new UsageError(`Seed ${seed} built no scenario`);
+  if (config === null || world === null) {
+    throw new UsageError(
+      `Invalid --path ${quoteValue(path)}: it leads to no scenario of seed ${seed} with these options; expected the path and options fuzz printed`,
+    );
+  }
   const out: string[] = [];
   out.push(`mirrorsim replay — seed ${seed}${flags.path === undefined ? '' : `, path ${path}`}`);
   out.push(`configuration: ${describeConfig(config)}`);
@@ -88,6 +89,33 @@ function executeReplay(flags: ReplayFlags, io: CliIo): number {
   }
   io.stdout(`${out.join('\n')}\n`);
   return result.failed ? EXIT_VIOLATION : EXIT_OK;
+}
+
+/** The most trace records `--trace` may keep (each is kept in memory until the end). */
+const TRACE_RECORDS_MAX = 1_000_000;
+
+/**
+ * The replay, with fast-check's refusal to follow a path that does not fit
+ * this seed and these options (it throws before running anything) turned
+ * into bad input: the path is well formed but leads nowhere.
+ */
+function replayAt(
+  seed: number,
+  path: string,
+  options: ReturnType<typeof scenarioOptions>,
+  traceCount: number,
+): ReturnType<typeof replayFuzzSeed> {
+  try {
+    return replayFuzzSeed(seed, path, options, { traceRecentCapacity: Math.max(1, traceCount) });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : '';
+    if (/^(Unable to replay|Too short replayPath|Mismatch between replayPath)/.test(message)) {
+      throw new UsageError(
+        `Invalid --path ${quoteValue(path)}: it does not lead to a counterexample of seed ${seed} with these options (${message.split('\n')[0]}); expected the path and options fuzz printed`,
+      );
+    }
+    throw error;
+  }
 }
 
 function formatRecord(record: TraceRecord): string {

@@ -15,6 +15,12 @@
  * - the connection closes, or no reply within the real-time limit: the
  *   request counts as lost, and the kernel resends after its 15 s;
  * - a reply for an older seq (a late reply): dropped by the worker.
+ *
+ * The kernel retries forever (§2.7: a reconnect every 2 s; §3: a resend
+ * every 15 s). A simulation cannot wait forever for a daemon that was
+ * killed and never restarted, so once the daemon has not answered for
+ * `giveUpAfterMs` of real time the channel throws a
+ * {@link LogDaemonUnreachableError}, which ends the run.
  */
 import { Worker } from 'node:worker_threads';
 import { ESRCH } from '../src/errno.js';
@@ -24,6 +30,7 @@ import type {
   UlogRoundTrip,
 } from '../src/log/userspace/ulog-channel.js';
 import { DM_ULOG_REQUEST_SIZE, ULOG_HEADER_OFFSETS } from '../src/log/userspace/ulog-constants.js';
+import { SOCKET_PATH_BYTES_MAX } from './ulog-daemon-server.js';
 import { ULOG_SOCKET_WORKER_SOURCE } from './ulog-socket-worker-source.js';
 
 /** How a {@link UlogSocketChannel} is set up. */
@@ -35,6 +42,13 @@ export interface UlogSocketChannelOptions {
   readonly noListenerPauseMs?: number;
   /** Simulated latency of a reply, in ticks (default 50 µs). */
   readonly replyLatencyTicks?: number;
+  /** Real time without any reply after which the channel gives up (default: never). */
+  readonly giveUpAfterMs?: number;
+}
+
+/** The daemon has answered nothing for longer than the channel waits (see the file comment). */
+export class LogDaemonUnreachableError extends Error {
+  override name = 'LogDaemonUnreachableError';
 }
 
 /** Counters of the client. */
@@ -63,15 +77,26 @@ export class UlogSocketChannel implements UlogChannel {
   private readonly replyTimeoutMs: number;
   private readonly noListenerPauseMs: number;
   private readonly replyLatencyTicks: number;
+  private readonly giveUpAfterMs: number;
   private endpoint: UlogChannelEndpoint | null = null;
   private nextId = 1;
   private closed = false;
+  /** When the current run of unanswered round trips began (wall clock), or null after a reply. */
+  private unansweredSinceMs: number | null = null;
 
   constructor(options: UlogSocketChannelOptions) {
+    const pathBytes = Buffer.byteLength(options.socketPath);
+    if (pathBytes > SOCKET_PATH_BYTES_MAX) {
+      // Node would connect to the path cut to sun_path's size: perhaps some other socket.
+      throw new RangeError(
+        `Socket path "${options.socketPath}" is ${pathBytes} bytes: expected at most ${SOCKET_PATH_BYTES_MAX} (sun_path)`,
+      );
+    }
     this.socketPath = options.socketPath;
     this.replyTimeoutMs = options.replyTimeoutMs ?? 5000;
     this.noListenerPauseMs = options.noListenerPauseMs ?? 50;
     this.replyLatencyTicks = options.replyLatencyTicks ?? 50;
+    this.giveUpAfterMs = options.giveUpAfterMs ?? Number.POSITIVE_INFINITY;
     const shared = new SharedArrayBuffer(CONTROL_WORDS * 4 + DM_ULOG_REQUEST_SIZE);
     this.control = new Int32Array(shared, 0, CONTROL_WORDS);
     this.data = new Uint8Array(shared, CONTROL_WORDS * 4);
@@ -124,6 +149,13 @@ export class UlogSocketChannel implements UlogChannel {
     // The worker always answers within its own timeout; the extra margin only guards a dead worker.
     const deadline = this.replyTimeoutMs + this.noListenerPauseMs + 5000;
     Atomics.wait(this.control, 0, STATE_POSTED, deadline);
+    const trip = this.collect(id);
+    this.checkAnswered(trip);
+    return trip;
+  }
+
+  /** What the worker reported for request `id`. */
+  private collect(id: number): UlogRoundTrip {
     if (Atomics.load(this.control, 0) !== STATE_DONE || Atomics.load(this.control, 3) !== id) {
       this.stats.lost++;
       return { kind: 'lost' };
@@ -140,6 +172,25 @@ export class UlogSocketChannel implements UlogChannel {
     this.stats.replies++;
     const length = Atomics.load(this.control, 2);
     return { kind: 'reply', reply: this.data.slice(0, length) };
+  }
+
+  /** Gives up once nothing has been answered for `giveUpAfterMs`. */
+  private checkAnswered(trip: UlogRoundTrip): void {
+    const nowMs = performance.now();
+    if (trip.kind === 'reply') {
+      this.unansweredSinceMs = null;
+      return;
+    }
+    this.unansweredSinceMs ??= nowMs;
+    const silentMs = nowMs - this.unansweredSinceMs;
+    if (silentMs < this.giveUpAfterMs) return;
+    const why =
+      trip.kind === 'no-listener'
+        ? 'nobody listens on it (was the daemon killed?)'
+        : 'requests go unanswered';
+    throw new LogDaemonUnreachableError(
+      `The log daemon on "${this.socketPath}" has not answered for ${Math.round(silentMs / 1000)} s: ${why}; gave up (the kernel would retry forever, userspace §2.7). Restart it with mirrorsim log-daemon --socket, or raise --log-daemon-timeout`,
+    );
   }
 
   /** Stops the worker and closes the socket. */

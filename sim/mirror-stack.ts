@@ -29,6 +29,11 @@ export interface MirrorStackOptions {
   readonly logDeviceDefaults?: DeviceDefaults;
   /** `raid1_resync_throttle`, percent (default 100). */
   readonly resyncThrottlePercent?: number;
+  /**
+   * Beyond Linux: recover runs of regions unwritten on every leg at once
+   * (src/mirror/sparse-resync.ts). Default false: every region is copied.
+   */
+  readonly sparseResync?: boolean;
   /** The mapped device's name (default `mirror`). */
   readonly name?: string;
   /**
@@ -119,6 +124,9 @@ export class MirrorStack {
       ...(this.options.resyncThrottlePercent === undefined
         ? {}
         : { resyncThrottlePercent: this.options.resyncThrottlePercent }),
+      ...(this.options.sparseResync === undefined
+        ? {}
+        : { sparseResync: this.options.sparseResync }),
     });
   }
 

@@ -13,19 +13,28 @@ import type { RandomSource, RandomStream } from '../src/world/random-stream.js';
 const TWO_TO_32 = 0x1_0000_0000;
 const TWO_TO_53 = 2 ** 53;
 
-/** Parses a seed as the CLI accepts it: a decimal safe integer or up to 40 hex digits. */
+/** Hex digits of a git commit hash, which works as a seed as in TigerBeetle. */
+const COMMIT_HASH_DIGITS = 40;
+
+/**
+ * Parses a seed as the CLI accepts it: a decimal integer from 0 to 2^53 − 1,
+ * the same range in hex with a `0x` prefix, or a 40-digit git commit hash
+ * (as in TigerBeetle), of which the first 52 bits are kept. Anything else,
+ * including bare hex such as `abc` and any number past 2^53 − 1, is a
+ * RangeError: a seed that does not fit is refused, never folded onto
+ * another seed.
+ */
 export function parseSeed(text: string): number {
-  if (/^\d+$/.test(text)) {
-    const value = Number(text);
-    if (Number.isSafeInteger(value)) return value;
+  if (/^\d{1,16}$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+  if (/^0x[0-9a-fA-F]{1,14}$/.test(text) && Number.isSafeInteger(Number(text))) {
+    return Number(text);
   }
-  if (/^(0x)?[0-9a-fA-F]{1,40}$/.test(text)) {
-    // A git commit hash works as a seed, as in TigerBeetle: keep its first 52 bits.
-    const digits = text.replace(/^0x/, '').slice(0, 13);
-    return Number.parseInt(digits, 16);
+  if (text.length === COMMIT_HASH_DIGITS && /^[0-9a-fA-F]+$/.test(text)) {
+    return Number.parseInt(text.slice(0, 13), 16);
   }
+  const shown = text.length > 50 ? `${text.slice(0, 50)}…` : text;
   throw new RangeError(
-    `Seed "${text}" is not valid: expected a decimal integer up to 2^53-1 or up to 40 hex digits`,
+    `Seed ${JSON.stringify(shown)} is not valid: expected a decimal integer from 0 to 2^53-1 (9007199254740991), 0x and up to 14 hex digits in that range, or a 40-digit git commit hash`,
   );
 }
 

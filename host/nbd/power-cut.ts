@@ -206,7 +206,7 @@ function judge(input: {
     );
   }
   if (!input.recovered) found.unshift('recovery did not finish');
-  const expectation = runCrashExpectation(stack, input.writeCache);
+  const expectation = runCrashExpectation(stack, input.writeCache, 0);
   const explained =
     input.recovered &&
     kinds.size > 0 &&

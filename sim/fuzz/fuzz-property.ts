@@ -108,9 +108,16 @@ export interface FuzzSeedResult {
   readonly numShrinks: number;
 }
 
-/** Runs one seed: one scenario, shrunk on failure. */
-export function runFuzzSeed(seed: number, options: FuzzScenarioOptions): FuzzSeedResult {
-  const details = fc.check(fuzzProperty(options), { seed, numRuns: 1 });
+/**
+ * Runs one seed: one scenario, shrunk on failure. `hooks.onWorld` sees
+ * every scenario built, the seed's own first (then each shrink's).
+ */
+export function runFuzzSeed(
+  seed: number,
+  options: FuzzScenarioOptions,
+  hooks: Pick<FuzzRunHooks, 'onWorld'> = {},
+): FuzzSeedResult {
+  const details = fc.check(fuzzProperty(options, hooks), { seed, numRuns: 1 });
   if (!details.failed || details.counterexample === null) {
     return { seed, failed: false, path: null, error: null, counterexample: null, numShrinks: 0 };
   }

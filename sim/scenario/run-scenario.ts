@@ -11,6 +11,7 @@ import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
 import type { SimulatedDevice } from '../../src/block/simulated-device.js';
 import { findDirtyLogType, splitLogVariant } from '../../src/log/registry.js';
 import type { UlogChannel } from '../../src/log/userspace/ulog-channel.js';
+import { UserspaceLog } from '../../src/log/userspace/userspace-log.js';
 import type { MirrorSet } from '../../src/mirror/mirror-set.js';
 import { TableError } from '../../src/table/table-error.js';
 import { MirrorChecker } from '../check/mirror-checker.js';
@@ -18,6 +19,7 @@ import { WorkloadDriver } from '../driver/workload-driver.js';
 import {
   type CrashExpectation,
   crashExpectation,
+  type Hazard,
   type ViolationKind,
 } from '../fuzz/fault-budget.js';
 import { type FeatureSet, FUZZ_LOG_TYPES, type FuzzLogType } from '../fuzz/mirror-profile.js';
@@ -67,6 +69,39 @@ export interface RunScenarioOptions {
   readonly onWorkloadEnd?: (stack: MirrorStack, driver: WorkloadDriver) => void;
   /** A channel to a real log daemon for `userspace` logs (`--log-daemon`); in-process when absent. */
   readonly userspaceChannel?: UlogChannel;
+  /**
+   * Beyond Linux: recover runs of regions unwritten on every leg at once
+   * (src/mirror/sparse-resync.ts), so a big mirror's first sync costs what
+   * was written. Default false: every region is copied, as Linux does.
+   */
+  readonly sparseResync?: boolean;
+  /**
+   * Told where a long run is: once as each phase starts (`done` 0), then
+   * every {@link PROGRESS_EVENTS} simulation events or 1 % of the phase. Deterministic; the
+   * caller decides what to show and when (sim/ never reads a clock).
+   */
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** The phases of a run that can take long, and how far each is. */
+export interface RunProgress {
+  /** The first activation's resync, the workload, or the recovery after the crash. */
+  readonly phase: 'initial-sync' | 'workload' | 'recovery';
+  /** Regions resynced, or requests issued. */
+  readonly done: number;
+  /** Regions to resync, or requests to issue. */
+  readonly total: number;
+}
+
+/** Simulation events between two progress reports. */
+export const PROGRESS_EVENTS = 4096;
+
+/**
+ * A `crash: at:EVENT` outside the workload: before its first event (the
+ * initial sync runs the events before it) or after its last.
+ */
+export class CrashPointError extends RangeError {
+  override name = 'CrashPointError';
 }
 
 export interface RunResult {
@@ -101,6 +136,14 @@ export interface RunResult {
   readonly traceHash: string;
   readonly simulatedTicks: number;
   readonly events: number;
+  /**
+   * Times a `userspace` log reconnected to its daemon (CTR and RESUME after
+   * `-ESRCH`, userspace §2.7) before the crash: a real daemon was killed
+   * and restarted. Without `integrated_flush` that may lose marks (§2.2).
+   */
+  readonly logDaemonReconnects: number;
+  /** Hazards of the fault budget in effect at the crash (`marks-lost`), which widen what it may break. */
+  readonly hazards: readonly Hazard[];
 }
 
 /** The table `--log/--legs/--region-size/--size` describe. */
@@ -138,6 +181,7 @@ const REGION_MAP_CELLS = 64;
 export function runScenario(options: RunScenarioOptions): RunResult {
   const table = options.table ?? buildTable(options);
   const world = new World({ seed: options.seed });
+  const history = new WriteHistory();
   const deviceDefaults = { writeCache: options.writeCache };
   const stackOptions = {
     world,
@@ -147,21 +191,28 @@ export function runScenario(options: RunScenarioOptions): RunResult {
     ...(options.userspaceChannel === undefined
       ? {}
       : { userspaceChannel: options.userspaceChannel }),
+    ...(options.sparseResync === undefined ? {} : { sparseResync: options.sparseResync }),
   };
   const stack = new MirrorStack(stackOptions);
+  // The workload (a fio trace is read now) is built before the initial sync, so a bad one fails at once.
+  const workload = createWorkload(options.workload, {
+    deviceSizeSectors: stack.table.lengthSectors,
+    blockSizeSectors: options.blockSizeSectors,
+    ops: options.ops,
+    random: world.random.stream('workload'),
+  });
   const checker = new MirrorChecker({ world, stack });
   stack.activate();
-  settle(world, stack.mirror);
-  const history = new WriteHistory();
+  settleReporting(
+    world,
+    stack.mirror,
+    { phase: 'initial-sync', total: initialSyncRegions(stack) },
+    options.onProgress,
+  );
   const driver = new WorkloadDriver({
     scheduler: world.scheduler,
     device: stack.device,
-    workload: createWorkload(options.workload, {
-      deviceSizeSectors: stack.table.lengthSectors,
-      blockSizeSectors: options.blockSizeSectors,
-      ops: options.ops,
-      random: world.random.stream('workload'),
-    }),
+    workload,
     depth: options.depth,
     history,
     flushEveryWrites: options.flushEveryWrites,
@@ -169,13 +220,25 @@ export function runScenario(options: RunScenarioOptions): RunResult {
   const crashReached = chooseCrashPoint(options, world, driver);
   options.onWorkloadStart?.(stack);
   driver.start();
+  const workloadDone = reporting(options.onProgress, {
+    phase: 'workload',
+    total: options.ops,
+    done: () => driver.stats.issued,
+    finished: () => driver.done,
+  });
   if (crashReached === null) {
-    world.scheduler.runUntil(() => driver.done);
+    world.scheduler.runUntil(workloadDone);
     options.onWorkloadEnd?.(stack, driver);
     return finish({ options, table, world, stack, history, driver, checker, crashed: false });
   }
-  world.scheduler.runUntil(() => driver.done || crashReached());
+  world.scheduler.runUntil(() => workloadDone() || crashReached());
+  if (options.crash.kind === 'at' && !crashReached()) {
+    throw new CrashPointError(
+      `crash event ${options.crash.event} comes after the workload, which ended at event ${world.scheduler.steps}: expected an event of the workload, ${world.scheduler.steps} or less`,
+    );
+  }
   options.onWorkloadEnd?.(stack, driver);
+  const logDaemonReconnects = reconnectsOf(stack);
   const statusInfoBefore = stack.status('info');
   driver.stop();
   const after = crashRebootResume({
@@ -187,11 +250,17 @@ export function runScenario(options: RunScenarioOptions): RunResult {
     ...(options.onCrashImages === undefined ? {} : { onCrashImages: options.onCrashImages }),
   });
   const rebooted = after.stack;
-  const resyncedRegions = new Set<number>();
+  const resyncedCells = new RegionMapCells(rebooted.mirror.regionCount);
   const recoveryStartTicks = world.scheduler.now();
   const mirror = rebooted.mirror;
-  mirror.onRegionRecovered = (region) => resyncedRegions.add(region);
-  settle(world, mirror);
+  mirror.onRegionRecovered = (region) => resyncedCells.mark(region);
+  mirror.onRegionsRecovered = (first, count) => resyncedCells.markRun(first, count);
+  settleReporting(
+    world,
+    mirror,
+    { phase: 'recovery', total: mirror.regionCount - after.syncCountAtResume },
+    options.onProgress,
+  );
   return finish({
     options,
     table,
@@ -206,8 +275,95 @@ export function runScenario(options: RunScenarioOptions): RunResult {
     statusInfoBefore,
     dirtyRegionsAtCrash: mirror.regionCount - after.syncCountAtResume,
     recoveryTicks: world.scheduler.now() - recoveryStartTicks,
-    resyncedRegions,
+    resyncedCells,
+    logDaemonReconnects,
   });
+}
+
+/**
+ * The fault budget's hazards in effect at a crash of `stack`: `marks-lost`
+ * once a `userspace` log without integrated_flush reconnected to a
+ * restarted daemon, which may have died between a MARK and its FLUSH.
+ */
+function crashHazards(stack: MirrorStack, logDaemonReconnects: number): Hazard[] {
+  const integratedFlush = stack.table.args.includes('integrated_flush');
+  return logDaemonReconnects > 0 && !integratedFlush ? ['marks-lost'] : [];
+}
+
+/** Reconnects of the stack's userspace log to its daemon so far (0 for other logs). */
+function reconnectsOf(stack: MirrorStack): number {
+  const log = stack.mirror.log;
+  return log instanceof UserspaceLog ? log.stats.reconnects : 0;
+}
+
+/**
+ * Runs until the mirror is in sync and idle (see {@link settle}), telling
+ * `onProgress` how many of the `total` regions out of sync at the start
+ * have been resynced. Only counters are read, never the log (a log call
+ * could be a daemon round trip, which would change the trace).
+ */
+function settleReporting(
+  world: World,
+  mirror: MirrorSet,
+  progress: { readonly phase: RunProgress['phase']; readonly total: number },
+  onProgress: RunScenarioOptions['onProgress'],
+): void {
+  const { phase, total } = progress;
+  if (onProgress === undefined) {
+    settle(world, mirror);
+    return;
+  }
+  const recoveredBefore = mirror.stats.regionsRecovered;
+  const inSync = reporting(onProgress, {
+    phase,
+    total,
+    done: () => mirror.stats.regionsRecovered - recoveredBefore,
+    finished: () => mirror.inSync && mirror.idle,
+  });
+  // settle's own steps, with a predicate that also reports.
+  world.scheduler.runUntil(inSync, { stepsMax: Number.MAX_SAFE_INTEGER });
+  world.scheduler.runUntilIdle({ stepsMax: Number.MAX_SAFE_INTEGER });
+}
+
+/**
+ * `finished` as a scheduler predicate that also reports progress: when
+ * first called, then every {@link PROGRESS_EVENTS} calls (the scheduler
+ * calls it before every event) or 1 % of the total done, whichever comes
+ * first. Reporting reads counters only.
+ */
+function reporting(
+  onProgress: RunScenarioOptions['onProgress'],
+  progress: {
+    readonly phase: RunProgress['phase'];
+    readonly total: number;
+    readonly done: () => number;
+    readonly finished: () => boolean;
+  },
+): () => boolean {
+  let calls = 0;
+  let reportedDone = -1;
+  // A sparse resync recovers many regions in few events: a 1 % step reports too.
+  const step = Math.max(1, Math.floor(progress.total / 100));
+  return () => {
+    if (onProgress !== undefined) {
+      const done = Math.min(progress.done(), progress.total);
+      if (calls++ % PROGRESS_EVENTS === 0 || done - reportedDone >= step) {
+        reportedDone = done;
+        onProgress({ phase: progress.phase, done, total: progress.total });
+      }
+    }
+    return progress.finished();
+  };
+}
+
+/**
+ * Regions the first activation resyncs: every one, since a run's devices
+ * start empty (a new disk log, a core log), unless the table says
+ * `nosync`. A real log daemon may already know the log and need less.
+ */
+export function initialSyncRegions(stack: MirrorStack): number {
+  const [, logArgCount = '0', ...rest] = stack.table.args;
+  return rest.slice(0, Number(logArgCount)).includes('nosync') ? 0 : stack.mirror.regionCount;
 }
 
 /** The crash point as a predicate checked before every event, or null for no crash. */
@@ -221,6 +377,12 @@ function chooseCrashPoint(
     case 'never':
       return null;
     case 'at':
+      if (crash.event < world.scheduler.steps) {
+        // The workload starts after the initial sync: an earlier event would silently move here.
+        throw new CrashPointError(
+          `crash event ${crash.event} comes before the workload, which starts at event ${world.scheduler.steps} (the initial sync runs the events before it): expected an event from ${world.scheduler.steps}`,
+        );
+      }
       return () => world.scheduler.steps >= crash.event;
     case 'afterWrites':
       return () => driver.stats.writesAcknowledged >= crash.writes;
@@ -246,7 +408,9 @@ interface FinishInput {
   readonly statusInfoBefore?: string;
   readonly dirtyRegionsAtCrash?: number;
   readonly recoveryTicks?: number;
-  readonly resyncedRegions?: ReadonlySet<number>;
+  readonly resyncedCells?: RegionMapCells;
+  /** Reconnects of a userspace log before the crash (the crashed stack's). */
+  readonly logDaemonReconnects?: number;
 }
 
 function finish(input: FinishInput): RunResult {
@@ -274,11 +438,19 @@ function finish(input: FinishInput): RunResult {
   const kinds = new Set<ViolationKind>(input.checker.violations.map((found) => found.invariant));
   if (violations.length > 0) kinds.add('register');
   if (!legsIdentical) kinds.add('legs-differ');
-  const expectation = input.crashed ? runCrashExpectation(stack, options.writeCache) : null;
+  const logDaemonReconnects = input.crashed
+    ? (input.logDaemonReconnects ?? 0)
+    : reconnectsOf(stack);
+  const crashExpected = input.crashed
+    ? runCrashExpectation(stack, options.writeCache, logDaemonReconnects)
+    : null;
+  const expectation = withReconnects(
+    crashExpected,
+    input.crashed ? reconnectsOf(stack) : logDaemonReconnects,
+  );
   const explained = expectation !== null && [...kinds].every((kind) => allows(expectation, kind));
   stack.suspend();
   options.onRecoveredImages?.(world.devices);
-  const resynced = input.resyncedRegions ?? new Set<number>();
   return {
     seed: options.seed,
     table: input.table,
@@ -300,10 +472,12 @@ function finish(input: FinishInput): RunResult {
     statusInfoBefore: input.statusInfoBefore ?? statusInfo,
     statusInfo,
     statusTable,
-    regionMap: regionMap(mirror.regionCount, resynced),
+    regionMap: (input.resyncedCells ?? new RegionMapCells(mirror.regionCount)).text(),
     traceHash: world.scheduler.traceHash(),
     simulatedTicks: world.scheduler.now(),
     events: world.scheduler.steps,
+    logDaemonReconnects,
+    hazards: input.crashed ? crashHazards(stack, logDaemonReconnects) : [],
   };
 }
 
@@ -315,6 +489,7 @@ function finish(input: FinishInput): RunResult {
 export function runCrashExpectation(
   stack: MirrorStack,
   writeCache: boolean,
+  logDaemonReconnects: number,
 ): CrashExpectation | null {
   const logType = stack.mirror.log.typeName;
   if (!(FUZZ_LOG_TYPES as readonly string[]).includes(logType)) return null;
@@ -338,11 +513,50 @@ export function runCrashExpectation(
     writeCache,
     integratedFlush: logArgs.includes('integrated_flush'),
   } as const;
+  // A daemon restart without integrated_flush may have lost marks the kernel still counts on
+  // (userspace §2.2, §2.7; the fault budget's marks-lost hazard), so a crash after it may
+  // leave a region clean whose legs differ: documented behaviour, not a simulator bug.
   return crashExpectation(profile, {
     mode: profile.tableMode,
-    hazards: new Set(),
+    hazards: new Set<Hazard>(crashHazards(stack, logDaemonReconnects)),
     logReadable: true,
   });
+}
+
+/**
+ * Why legs may differ, crash or not, once a `userspace` log reconnected to
+ * a restarted daemon: the kernel (dm-log-userspace-base.c) resets
+ * `in_sync_hint` only in `userspace_resume`, and the reconnect path sends
+ * CTR and RESUME itself, so after a reconnect the hint still says "all in
+ * sync" and `get_resync_work` never asks the daemon again. Regions the new
+ * daemon reports out of sync (those dirty on its log device) then stay out
+ * of sync until the next resume, and writes to them reach the default leg
+ * only. Linux's behaviour, reproduced; not a simulator bug.
+ */
+export const DAEMON_RECONNECT_FACT =
+  'userspace §2.5 §2.7: after the log daemon restarted, the kernel reconnected (CTR, RESUME) but kept in_sync_hint, which only userspace_resume resets, so it asks for no resync work until the next resume: regions the new daemon reports out of sync stay so, and writes to them reach the default leg only';
+
+/**
+ * The expectation after `reconnects` reconnects of the final stack's
+ * userspace log: legs may differ (see {@link DAEMON_RECONNECT_FACT}), on top
+ * of what a crash allows.
+ */
+function withReconnects(
+  crashExpected: CrashExpectation | null,
+  reconnects: number,
+): CrashExpectation | null {
+  if (reconnects === 0) return crashExpected;
+  const allowed: ViolationKind[] = ['legs-differ', ...(crashExpected?.allowed ?? [])];
+  return {
+    within: false,
+    resync: crashExpected?.resync ?? 'none',
+    legsMayDiffer: crashExpected?.legsMayDiffer ?? false,
+    fact:
+      crashExpected === null || crashExpected.within
+        ? DAEMON_RECONNECT_FACT
+        : `${crashExpected.fact}; and ${DAEMON_RECONNECT_FACT}`,
+    allowed,
+  };
 }
 
 /** Whether a documented crash outcome explains a violation of this kind. */
@@ -395,9 +609,33 @@ function verifyContent(mirror: MirrorSet, history: WriteHistory): SectorViolatio
   return violations;
 }
 
-function regionMap(regionCount: number, resynced: ReadonlySet<number>): string {
-  const cells = Math.min(REGION_MAP_CELLS, regionCount);
-  const marks = new Array<boolean>(cells).fill(false);
-  for (const region of resynced) marks[Math.floor((region * cells) / regionCount)] = true;
-  return marks.map((mark) => (mark ? '#' : '.')).join('');
+/**
+ * The region map's cells, marked as regions are resynced: memory for the
+ * cells only, so a mirror of 2^31 regions that resyncs them all costs no
+ * more than a small one.
+ */
+class RegionMapCells {
+  private readonly marks: boolean[];
+
+  constructor(private readonly regionCount: number) {
+    this.marks = new Array<boolean>(Math.min(REGION_MAP_CELLS, regionCount)).fill(false);
+  }
+
+  /** Marks the cell that holds `region`. */
+  mark(region: number): void {
+    this.marks[Math.floor((region * this.marks.length) / this.regionCount)] = true;
+  }
+
+  /** Marks the cells that hold any of `[first, first + count)`. */
+  markRun(first: number, count: number): void {
+    const last = first + count - 1;
+    const from = Math.floor((first * this.marks.length) / this.regionCount);
+    const to = Math.floor((last * this.marks.length) / this.regionCount);
+    for (let cell = from; cell <= to; cell++) this.marks[cell] = true;
+  }
+
+  /** `#` for each cell with a resynced region, `.` for the others. */
+  text(): string {
+    return this.marks.map((mark) => (mark ? '#' : '.')).join('');
+  }
 }

@@ -21,7 +21,7 @@
  * Timestamps and waits are kept in the parsed trace but not replayed: the
  * driver decides when requests are issued.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { assert } from '../../src/assert.js';
 import { SECTOR_SIZE_BYTES } from '../../src/block/sector.js';
 import { checkDeviceSize, checkOps } from './block-space.js';
@@ -100,10 +100,26 @@ const LENGTH_BYTES_MAX = 2 ** 32 - 1;
 /** Longer text is cut in messages, so one bad line cannot flood the terminal. */
 const QUOTED_TEXT_MAX = 120;
 
-/** Reads and parses the trace at `path`; throws {@link IologError} if it cannot. */
+/**
+ * The largest trace file read (1 GiB): a bound, so a device such as
+ * `/dev/zero` or a runaway file cannot fill memory.
+ */
+const IOLOG_FILE_BYTES_MAX = 2 ** 30;
+
+/**
+ * Reads and parses the trace at `path`; throws {@link IologError} if it
+ * cannot. Only a regular file is read: a device or a pipe could never end.
+ */
 export function loadIolog(path: string): IologTrace {
   let text: string;
   try {
+    const stats = statSync(path);
+    if (!stats.isFile()) {
+      throw new Error(stats.isDirectory() ? 'it is a directory' : 'it is not a regular file');
+    }
+    if (stats.size > IOLOG_FILE_BYTES_MAX) {
+      throw new Error(`it is ${stats.size} bytes, more than the ${IOLOG_FILE_BYTES_MAX} read`);
+    }
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

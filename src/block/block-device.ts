@@ -40,6 +40,20 @@ export interface WriteRequest {
    * keep it (in a write cache, a write log) instead of copying it.
    */
   readonly stable?: boolean;
+  /**
+   * Optional hint, beyond what a real device sees: outside these ranges
+   * (sector offsets in `data`) the data equals what the device holds now,
+   * so a device may store only these. The write stays the same write —
+   * its size, latency, ordering and crash states are those of the whole
+   * range — it just costs what changed. A device may ignore the hint.
+   */
+  readonly changed?: readonly SectorSpan[];
+}
+
+/** A span of sectors, relative to a request's first sector. */
+export interface SectorSpan {
+  readonly sectorOffset: number;
+  readonly sectorCount: number;
 }
 
 /** A write of a whole range given sparsely: extents hold data, the rest is zeros. */
@@ -75,4 +89,12 @@ export interface BlockDevice {
   discard(request: DiscardRequest, callback: CompletionCallback): void;
   /** An empty PREFLUSH: every write completed before it was issued is durable when it completes. */
   flush(callback: CompletionCallback): void;
+  /**
+   * Optional, a simulator query (no I/O, no time): the first sector of
+   * `[sector, sector + sectorCount)` that holds data — visible, durable,
+   * cached or in flight — or `sector + sectorCount` when the whole range
+   * has never held any and reads as zeros. The mirror's sparse resync
+   * uses it to skip copies of zeros onto zeros.
+   */
+  firstSectorWithData?(sector: number, sectorCount: number): number;
 }

@@ -2,13 +2,15 @@
  * A write a device has accepted but not made durable: in flight, or
  * completed into a volatile write cache. These are the candidates a crash
  * may keep or lose. Plain writes carry dense data; sparse writes and
- * discards carry extents (everything else in their range is zeros).
+ * discards carry extents (everything else in their range is zeros); a
+ * patch carries extents too, but everything else in its range keeps what
+ * the device held (a whole-range write whose data there was the same).
  */
 import { assert } from '../assert.js';
 import { SECTOR_SIZE_BYTES } from './sector.js';
 import type { SparseExtent, SparseStore } from './sparse-store.js';
 
-export type PendingWriteKind = 'write' | 'sparse' | 'discard';
+export type PendingWriteKind = 'write' | 'sparse' | 'discard' | 'patch';
 
 export interface PendingWrite {
   readonly kind: PendingWriteKind;
@@ -20,7 +22,7 @@ export interface PendingWrite {
   readonly fua: boolean;
   /** Dense data for `write`, null otherwise. */
   data: Uint8Array | null;
-  /** Extents for `sparse` and `discard` (empty: all zeros), null for `write`. */
+  /** Extents for `sparse`, `discard` (empty: all zeros) and `patch`, null for `write`. */
   extents: readonly SparseExtent[] | null;
   /** Per sector, 1 where a later durable write has replaced this one's data; null when none has. */
   superseded: Uint8Array | null;
@@ -62,7 +64,8 @@ function applyRange(store: SparseStore, write: PendingWrite, offset: number, cou
     return;
   }
   assert(write.extents !== null, 'a sparse pending write has no extents');
-  store.zero(target, count);
+  // A patch leaves its holes as they are: the whole-range write had the same data there.
+  if (write.kind !== 'patch') store.zero(target, count);
   const end = offset + count;
   for (const extent of write.extents) {
     const extentSectors = extent.data.length / SECTOR_SIZE_BYTES;

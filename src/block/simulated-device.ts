@@ -22,6 +22,7 @@ import {
   type DiscardRequest,
   type ReadCallback,
   type ReadRequest,
+  type SectorSpan,
   type SparseReadCallback,
   type SparseWriteRequest,
   type WriteRequest,
@@ -279,13 +280,17 @@ export class SimulatedDevice implements BlockDevice {
     const sectorCount = sectorsOfBuffer(this, 'write', request.data);
     checkRange(this, 'write', { sector: request.sector, sectorCount });
     this.stats.writes++;
-    this.acceptWrite('write', {
+    const changed = request.changed;
+    this.acceptWrite(changed === undefined ? 'write' : 'patch', {
       sector: request.sector,
       sectorCount,
       fua: request.fua === true,
-      data: request.data,
-      extents: null,
       stable: request.stable === true,
+      data: changed === undefined ? request.data : null,
+      extents:
+        changed === undefined ? null : this.patchExtents(request.sector, request.data, changed),
+      // Observers see the whole write, as the device would.
+      observedData: request.data,
       callback,
     });
   }
@@ -352,6 +357,24 @@ export class SimulatedDevice implements BlockDevice {
     });
   }
 
+  /** See {@link BlockDevice.firstSectorWithData}: written chunks of either image, and writes in flight. */
+  firstSectorWithData(sector: number, sectorCount: number): number {
+    checkRange(this, 'data query', { sector, sectorCount });
+    const end = sector + sectorCount;
+    let first = end;
+    const stores = this.durable === this.visible ? [this.visible] : [this.visible, this.durable];
+    for (const store of stores) {
+      const chunk = store.chunkIndicesIn(sector, sectorCount)[0];
+      if (chunk !== undefined) first = Math.min(first, Math.max(sector, chunk * CHUNK_SECTORS));
+    }
+    for (const write of this.inFlight.values()) {
+      if (write.sector < end && write.sector + write.sectorCount > sector) {
+        first = Math.min(first, Math.max(sector, write.sector));
+      }
+    }
+    return first;
+  }
+
   /**
    * Power cut: keeps the durable image plus the not-yet-durable writes the
    * strategy chooses, and reboots the device on that image with an empty
@@ -415,6 +438,8 @@ export class SimulatedDevice implements BlockDevice {
       extents: readonly SparseExtent[] | null;
       /** The caller never changes `data`: a cached write may keep it without a copy. */
       stable: boolean;
+      /** What observers are shown as the write's data, when not `data` (a patch's whole range). */
+      observedData?: Uint8Array;
       callback: CompletionCallback;
     },
   ): void {
@@ -425,7 +450,7 @@ export class SimulatedDevice implements BlockDevice {
         sector: request.sector,
         sectorCount: request.sectorCount,
         fua: request.fua,
-        data: request.data,
+        data: request.observedData ?? request.data,
       };
       request = { ...request, callback: this.observeCompletion(observed, request.callback) };
     }
@@ -481,6 +506,7 @@ export class SimulatedDevice implements BlockDevice {
     if (fault.outcome === 'corrupt') {
       assert(pending.kind !== 'discard', 'a discard carries no data to corrupt');
       copyPendingData(pending);
+      if (pending.kind === 'patch') this.fillPatchHole(pending, fault.byteIndex);
       if (pending.data !== null) {
         pending.data[fault.byteIndex] = corruptedByte(pending.data[fault.byteIndex]!, fault);
       } else corruptExtents(pending.extents as SparseExtent[], pending.sectorCount, fault);
@@ -503,6 +529,71 @@ export class SimulatedDevice implements BlockDevice {
       else this.unloggedWrites.push(pending);
     }
     callback(null);
+  }
+
+  /**
+   * The extents a patch stores: its changed spans, and every sector of its
+   * range that a write not yet durable touches. A crash may drop that
+   * earlier write, and then the whole-range write would still have put the
+   * hint's "unchanged" data there; so the patch carries it too.
+   */
+  private patchExtents(
+    sector: number,
+    data: Uint8Array,
+    changed: readonly SectorSpan[],
+  ): SparseExtent[] {
+    const sectorCount = data.length / SECTOR_SIZE_BYTES;
+    const stored = new Uint8Array(sectorCount);
+    for (const span of changed) {
+      checkChangedSpan(span, sectorCount);
+      stored.fill(1, span.sectorOffset, span.sectorOffset + span.sectorCount);
+    }
+    const end = sector + sectorCount;
+    const mark = (from: number, count: number) => {
+      const first = Math.max(sector, from);
+      const last = Math.min(end, from + count);
+      if (first < last) stored.fill(1, first - sector, last - sector);
+    };
+    const notDurable = [...this.volatileWrites.slice(this.volatileHead), ...this.inFlight.values()];
+    for (const write of notDurable) {
+      if (write.sector >= end || write.sector + write.sectorCount <= sector) continue;
+      if (write.kind !== 'patch') mark(write.sector, write.sectorCount);
+      else
+        for (const extent of write.extents!) {
+          mark(write.sector + extent.sectorOffset, extent.data.length / SECTOR_SIZE_BYTES);
+        }
+    }
+    const extents: SparseExtent[] = [];
+    for (let offset = 0; offset < sectorCount; ) {
+      if (stored[offset] === 0) {
+        offset++;
+        continue;
+      }
+      let runEnd = offset;
+      while (runEnd < sectorCount && stored[runEnd] === 1) runEnd++;
+      const bytes = data.subarray(offset * SECTOR_SIZE_BYTES, runEnd * SECTOR_SIZE_BYTES);
+      extents.push({ sectorOffset: offset, data: bytes });
+      offset = runEnd;
+    }
+    return extents;
+  }
+
+  /**
+   * A patch about to be corrupted at `byteIndex`: if that byte lies in a
+   * hole, the hole holds the device's data, so the sector becomes an extent
+   * of what the device holds now before the byte is changed.
+   */
+  private fillPatchHole(pending: PendingWrite, byteIndex: number): void {
+    const sectorOffset = Math.floor(byteIndex / SECTOR_SIZE_BYTES);
+    const extents = pending.extents as SparseExtent[];
+    const covered = extents.some(
+      (extent) =>
+        sectorOffset >= extent.sectorOffset &&
+        sectorOffset < extent.sectorOffset + extent.data.length / SECTOR_SIZE_BYTES,
+    );
+    if (covered) return;
+    extents.push({ sectorOffset, data: this.visible.read(pending.sector + sectorOffset, 1) });
+    extents.sort((left, right) => left.sectorOffset - right.sectorOffset);
   }
 
   /** A FUA write with the cache on: durable now, and newer than every cached write it overlaps. */
@@ -539,20 +630,30 @@ export class SimulatedDevice implements BlockDevice {
   /** Adds `delta` to the cache reference count of each chunk `write` touches; returns chunks now at zero. */
   private adjustChunkRefs(write: PendingWrite, delta: 1 | -1): number[] {
     const released: number[] = [];
-    const first = Math.floor(write.sector / CHUNK_SECTORS);
-    const last = Math.floor((write.sector + write.sectorCount - 1) / CHUNK_SECTORS);
-    for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
-      const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
-      if (count < 0) {
-        throw new InvariantError(
-          `device "${this.name}" chunk ${chunkIndex} reference count went negative`,
-        );
-      }
-      if (count === 0) {
-        this.volatileChunkRefs.delete(chunkIndex);
-        released.push(chunkIndex);
-      } else {
-        this.volatileChunkRefs.set(chunkIndex, count);
+    // A patch touches its extents only; its holes keep what the device held.
+    const spans =
+      write.kind === 'patch'
+        ? write.extents!.map((extent) => ({
+            sector: write.sector + extent.sectorOffset,
+            sectorCount: extent.data.length / SECTOR_SIZE_BYTES,
+          }))
+        : [write];
+    for (const span of spans) {
+      const first = Math.floor(span.sector / CHUNK_SECTORS);
+      const last = Math.floor((span.sector + span.sectorCount - 1) / CHUNK_SECTORS);
+      for (let chunkIndex = first; chunkIndex <= last; chunkIndex++) {
+        const count = (this.volatileChunkRefs.get(chunkIndex) ?? 0) + delta;
+        if (count < 0) {
+          throw new InvariantError(
+            `device "${this.name}" chunk ${chunkIndex} reference count went negative`,
+          );
+        }
+        if (count === 0) {
+          this.volatileChunkRefs.delete(chunkIndex);
+          released.push(chunkIndex);
+        } else {
+          this.volatileChunkRefs.set(chunkIndex, count);
+        }
       }
     }
     return released;
@@ -620,6 +721,21 @@ function copyPendingData(pending: PendingWrite): void {
     sectorOffset: extent.sectorOffset,
     data: defaultByteSlab.copy(extent.data),
   }));
+}
+
+/** Refuses a changed span that is not whole sectors inside a `sectorCount`-sector write. */
+function checkChangedSpan(span: SectorSpan, sectorCount: number): void {
+  if (
+    !Number.isSafeInteger(span.sectorOffset) ||
+    !Number.isSafeInteger(span.sectorCount) ||
+    span.sectorOffset < 0 ||
+    span.sectorCount <= 0 ||
+    span.sectorOffset + span.sectorCount > sectorCount
+  ) {
+    throw new RangeError(
+      `Changed span [${span.sectorOffset}, +${span.sectorCount}) is outside a ${sectorCount}-sector write`,
+    );
+  }
 }
 
 function corruptExtents(extents: SparseExtent[], sectorCount: number, fault: FaultDecision): void {

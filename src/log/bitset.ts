@@ -18,6 +18,16 @@ export const BITS_PER_LONG = 64;
 const BYTES_PER_LONG = BITS_PER_LONG / 8;
 const ALL_ONES_WORD = 0xffff_ffff;
 
+/**
+ * The byte that holds `bit`. Bit counts reach 2^32 (a 2^32 − 1 region log
+ * rounded up to whole longs), past what 32-bit operators such as `>>> 3`
+ * or `& ~7` handle, so ranges and limits use this instead; single-bit
+ * accesses, whose index is below 2^32, keep the cheaper shift.
+ */
+function byteOf(bit: number): number {
+  return Math.floor(bit / 8);
+}
+
 /** Bytes of a bitset holding `bitCount` bits: `round_up(bitCount, BITS_PER_LONG) / 8` (§2.1). */
 export function bitsetSizeBytes(bitCount: number): number {
   if (!Number.isSafeInteger(bitCount) || bitCount < 0) {
@@ -38,6 +48,11 @@ function popcount32(word: number): number {
 function lowestZeroBit(byte: number): number {
   // `~byte & (byte + 1)` isolates the lowest zero bit as a power of two.
   return 31 - Math.clz32(~byte & (byte + 1));
+}
+
+/** Index of the lowest set bit of a non-zero byte. */
+function lowestOneBit(byte: number): number {
+  return 31 - Math.clz32(byte & -byte);
 }
 
 /**
@@ -81,21 +96,22 @@ export class LeBitset {
 
   /** `test_bit_le`: 1 if bit `bit` is set, else 0. */
   test(bit: number): 0 | 1 {
-    assert(bit >>> 3 < this.bytes.length, 'bitset index past its memory');
+    // `bit >>> 0 === bit` keeps an index of 2^32 or more from wrapping into the memory.
+    assert(bit >>> 3 < this.bytes.length && bit >>> 0 === bit, 'bitset index past its memory');
     return ((this.bytes[bit >>> 3]! >>> (bit & 7)) & 1) as 0 | 1;
   }
 
   /** `__set_bit_le`. */
   set(bit: number): void {
     const index = bit >>> 3;
-    assert(index < this.bytes.length, 'bitset index past its memory');
+    assert(index < this.bytes.length && bit >>> 0 === bit, 'bitset index past its memory');
     this.bytes[index] = this.bytes[index]! | (1 << (bit & 7));
   }
 
   /** `__clear_bit_le`. */
   clear(bit: number): void {
     const index = bit >>> 3;
-    assert(index < this.bytes.length, 'bitset index past its memory');
+    assert(index < this.bytes.length && bit >>> 0 === bit, 'bitset index past its memory');
     this.bytes[index] = this.bytes[index]! & ~(1 << (bit & 7));
   }
 
@@ -112,8 +128,10 @@ export class LeBitset {
       else this.clear(bit);
       bit++;
     }
-    const wholeBytesEnd = bit + ((toBit - bit) & ~7);
-    this.bytes.fill(value === 1 ? 0xff : 0, bit >>> 3, wholeBytesEnd >>> 3);
+    // Whole bytes up to the last byte boundary at or below toBit. No 32-bit masks such as
+    // `& ~7` or `>>> 3` here: a range may end at 2^31 bits and beyond (a 1 PiB mirror).
+    const wholeBytesEnd = Math.max(bit, toBit - (toBit % 8));
+    this.bytes.fill(value === 1 ? 0xff : 0, byteOf(bit), byteOf(wholeBytesEnd));
     for (bit = wholeBytesEnd; bit < toBit; bit++) {
       if (value === 1) this.set(bit);
       else this.clear(bit);
@@ -145,7 +163,7 @@ export class LeBitset {
     if (fromBit >= sizeBits) return sizeBits;
     const bytes = this.bytes;
     const endByte = Math.ceil(sizeBits / 8);
-    let index = fromBit >>> 3;
+    let index = byteOf(fromBit);
     // Bits below `fromBit` in its byte count as set, so they are never found.
     const first = bytes[index]! | ((1 << (fromBit & 7)) - 1);
     if (first !== 0xff) return Math.min(index * 8 + lowestZeroBit(first), sizeBits);
@@ -173,6 +191,39 @@ export class LeBitset {
     return sizeBits;
   }
 
+  /**
+   * `find_next_bit_le(addr, sizeBits, fromBit)`: the first set bit at or
+   * after `fromBit` and below `sizeBits`, or `sizeBits` if there is none.
+   * Runs of clear bits are skipped a 32-bit word at a time.
+   */
+  findNextOne(sizeBits: number, fromBit: number): number {
+    assert(sizeBits <= this.sizeBits, 'bitset search limit past its memory');
+    if (fromBit >= sizeBits) return sizeBits;
+    const bytes = this.bytes;
+    const endByte = Math.ceil(sizeBits / 8);
+    let index = byteOf(fromBit);
+    // Bits below `fromBit` in its byte count as clear, so they are never found.
+    const first = bytes[index]! & ~((1 << (fromBit & 7)) - 1) & 0xff;
+    if (first !== 0) return Math.min(index * 8 + lowestOneBit(first), sizeBits);
+    index++;
+    const words = this.words;
+    if (words !== null) {
+      while (index < endByte && (index & 3) !== 0) {
+        if (bytes[index] !== 0) return Math.min(index * 8 + lowestOneBit(bytes[index]!), sizeBits);
+        index++;
+      }
+      let word = index >>> 2;
+      const endWord = endByte >>> 2;
+      while (word < endWord && words[word] === 0) word++;
+      index = Math.max(index, word << 2);
+    }
+    while (index < endByte) {
+      if (bytes[index] !== 0) return Math.min(index * 8 + lowestOneBit(bytes[index]!), sizeBits);
+      index++;
+    }
+    return sizeBits;
+  }
+
   /** `memweight` of the whole memory: every set bit, including any past the caller's count. */
   popcount(): number {
     const words = this.words;
@@ -191,7 +242,7 @@ export class LeBitset {
   /** Set bits in `[0, toBit)`: the meaningful part of a bitset whose tail may hold ones. */
   countOnesBelow(toBit: number): number {
     assert(toBit >= 0 && toBit <= this.sizeBits, `count limit ${toBit} is outside the bitset`);
-    const wholeBytes = toBit >>> 3;
+    const wholeBytes = byteOf(toBit);
     let total = 0;
     const words = this.words;
     let index = 0;

@@ -15,6 +15,7 @@ import { SECTOR_SIZE_BYTES } from '../block/sector.js';
 import type { Blocking } from '../concurrency/blocking.js';
 import { EINVAL, EIO, EOPNOTSUPP } from '../errno.js';
 import { TableError } from '../table/table-error.js';
+import { ChangedSectors } from './_internals/changed-sectors.js';
 import {
   describeWords,
   LogContext,
@@ -39,6 +40,16 @@ import { registerDirtyLogType } from './registry.js';
 
 /** The registered name. */
 export const DISK_LOG_TYPE_NAME = 'disk';
+
+/**
+ * A log whose buffer is at least this big (8M regions: a 4 TiB mirror of
+ * 512 KiB regions) tells the device which of its sectors changed on each
+ * header write (`WriteRequest.changed`). The write stays the kernel's —
+ * the whole buffer, its latency and crash states those of the whole — but
+ * the simulator no longer copies megabytes that did not change; smaller
+ * logs write exactly as before.
+ */
+export const CHANGED_SECTORS_BUFFER_BYTES_MIN = 1024 * 1024;
 
 /** What `disk_ctr` resolved before building the log. */
 export interface DiskLogSetup {
@@ -71,6 +82,8 @@ export class DiskLog extends LogContext {
   /** A `disk_flush` or `disk_resume` is waiting on I/O: the state must not change meanwhile. */
   private ioBusy = false;
   private destroyed = false;
+  /** What changed in the buffer since the device last took it, for a big buffer; else null. */
+  private readonly changed: ChangedSectors | null;
 
   /** `disk_ctr` after the device is open; prefer {@link createDirtyLog} with the type name. */
   constructor(setup: DiskLogSetup) {
@@ -88,6 +101,10 @@ export class DiskLog extends LogContext {
     this.device = device;
     this.context = setup.context;
     this.buffer = buffer;
+    this.changed =
+      bufferSizeBytes >= CHANGED_SECTORS_BUFFER_BYTES_MIN
+        ? new ChangedSectors(bufferSizeBytes / SECTOR_SIZE_BYTES)
+        : null;
   }
 
   /** `disk_dtr`: the log may not be used afterwards. */
@@ -162,6 +179,8 @@ export class DiskLog extends LogContext {
       this.checkInvariants();
       this.header.nrRegions = BigInt(this.regionCount);
       encodeLogHeader(this.header, this.buffer);
+      // Resume writes the buffer as read and rebuilt: all of it, as nothing is known yet.
+      this.changed?.markAll();
       let result = yield* this.writeHeader();
       if (result === 0) {
         result = yield* this.flushHeader();
@@ -240,9 +259,50 @@ export class DiskLog extends LogContext {
     return header.version === MIRROR_DISK_VERSION ? 0 : EINVAL;
   }
 
-  /** `rw_header(WRITE)`: the whole buffer at sector 0, a plain write (no FUA). */
+  /**
+   * `rw_header(WRITE)`: the whole buffer at sector 0, a plain write (no
+   * FUA), telling the device which sectors changed when the buffer is big.
+   */
   private *writeHeader(): Blocking<number> {
-    return errnoOf(yield* writeBlocking(this.device, { sector: 0, data: this.buffer }));
+    const changed = this.changed?.spansChanged() ?? null;
+    const error = yield* writeBlocking(this.device, {
+      sector: 0,
+      data: this.buffer,
+      ...(changed === null ? {} : { changed }),
+    });
+    // After a failed write nobody knows what the device holds: the next one sends everything.
+    if (error === null) this.changed?.clear();
+    else this.changed?.markAll();
+    return errnoOf(error);
+  }
+
+  // The clean bitset is a window into the buffer: its changes are the buffer's.
+
+  protected override setBit(bitset: LeBitset, bit: number): void {
+    super.setBit(bitset, bit);
+    if (bitset === this.cleanBits) this.markCleanBits(bit, bit + 1);
+  }
+
+  protected override clearBit(bitset: LeBitset, bit: number): void {
+    super.clearBit(bitset, bit);
+    if (bitset === this.cleanBits) this.markCleanBits(bit, bit + 1);
+  }
+
+  protected override setBits(bitset: LeBitset, fromBit: number, toBit: number): void {
+    super.setBits(bitset, fromBit, toBit);
+    if (bitset === this.cleanBits) this.markCleanBits(fromBit, toBit);
+  }
+
+  protected override clearBits(bitset: LeBitset, fromBit: number, toBit: number): void {
+    super.clearBits(bitset, fromBit, toBit);
+    if (bitset === this.cleanBits) this.markCleanBits(fromBit, toBit);
+  }
+
+  private markCleanBits(fromBit: number, toBit: number): void {
+    this.changed?.markBytes(
+      LOG_OFFSET_BYTES + Math.floor(fromBit / 8),
+      LOG_OFFSET_BYTES + Math.ceil(toBit / 8),
+    );
   }
 
   /** `flush_header`: an empty PREFLUSH to the log device. */

@@ -34,6 +34,8 @@ export interface MirrorTargetContext {
   readonly raiseEvent: (reason: string) => void;
   /** `raid1_resync_throttle` (module parameter), percent. */
   readonly resyncThrottlePercent?: number;
+  /** Beyond Linux: the mirror set's sparse resync (src/mirror/sparse-resync.ts); default off. */
+  readonly sparseResync?: boolean;
   /** The userspace-log transfer layer a `userspace` log reaches its daemon through. */
   readonly userspaceTransfer?: () => UlogTransfer;
 }
@@ -81,6 +83,7 @@ export function createMirrorTarget(
       ...(context.resyncThrottlePercent === undefined
         ? {}
         : { resyncThrottlePercent: context.resyncThrottlePercent }),
+      ...(context.sparseResync === undefined ? {} : { sparseResync: context.sparseResync }),
     });
     return mirrorSet;
   } catch (error) {

@@ -32,6 +32,7 @@ import {
   type Region,
   RegionHash,
 } from './region-hash.js';
+import { SparseResync, type SparseResyncMirror } from './sparse-resync.js';
 
 /** `MAX_RECOVERY`: regions recovered at once per mirror set. */
 export const MAX_RECOVERY = 1;
@@ -55,6 +56,11 @@ export interface MirrorSetOptions {
   readonly raiseEvent: (reason: string) => void;
   /** `raid1_resync_throttle` in percent (100 = unthrottled, the default). */
   readonly resyncThrottlePercent?: number;
+  /**
+   * Beyond Linux: recover runs of regions unwritten on every leg at once
+   * (src/mirror/sparse-resync.ts). Default false: every region is copied.
+   */
+  readonly sparseResync?: boolean;
 }
 
 /** A kernel log line (DMERR/DMWARN) the target printed. */
@@ -93,6 +99,11 @@ export class MirrorSet implements Target {
   readonly messages: KernelMessage[] = [];
   /** Simulator hook (not kernel API): called when a region's recovery copy completes. */
   onRegionRecovered: ((region: number, success: boolean) => void) | undefined;
+  /**
+   * Simulator hook: called when sparse resync recovers a run of regions at
+   * once; when unset, {@link onRegionRecovered} is called for each.
+   */
+  onRegionsRecovered: ((firstRegion: number, count: number) => void) | undefined;
 
   private readonly scheduler: Scheduler;
   private readonly raiseEventFn: (reason: string) => void;
@@ -112,6 +123,7 @@ export class MirrorSet implements Target {
   private workRunning = false;
   private readonly workIdle = new WaitQueue();
   private readonly recoveryStopped = new WaitQueue();
+  private readonly sparseResync: SparseResync | null;
   private delayedWakePending = false;
   private eventWorkQueued = false;
   private destroyed = false;
@@ -142,6 +154,8 @@ export class MirrorSet implements Target {
       wakeupWorkers: () => this.wakeupMirrord(),
       wakeupAllRecoveryWaiters: () => this.recoveryStopped.wakeAll(),
     });
+    this.sparseResync =
+      options.sparseResync === true ? new SparseResync(this.sparseResyncView()) : null;
     // The constructor wakes kmirrord once; recovery still waits for the first resume.
     this.wakeupMirrord();
   }
@@ -293,8 +307,12 @@ export class MirrorSet implements Target {
 
   // ----- recovery ---------------------------------------------------------
 
-  /** `do_recovery`. */
+  /** `do_recovery`, after a sparse run when one is ready (see sparse-resync.ts). */
   private *doRecovery(): Blocking<void> {
+    if (this.sparseResync !== null && (yield* this.sparseResync.recoverRun()) > 0) {
+      // The run held this pass as long as its copies would have; the next pass goes on.
+      this.wakeupMirrord();
+    }
     yield* this.rh.recoveryPrepare();
     for (
       let region = this.rh.recoveryStart();
@@ -326,6 +344,7 @@ export class MirrorSet implements Target {
       .filter((leg) => leg !== source)
       .map((leg) => ({ device: leg.device, sector: leg.offsetSectors + startSector, sectorCount }));
     this.scheduler.trace('mirror.recover', region.key);
+    this.sparseResync?.noteRecover();
     this.kcopyd.copy(
       { device: source.device, sector: source.offsetSectors + startSector, sectorCount },
       destinations,
@@ -333,6 +352,38 @@ export class MirrorSet implements Target {
       (readError, writeErrorBits) =>
         this.recoveryComplete(region, readError, writeErrorBits, sectorCount),
     );
+  }
+
+  /** What sparse resync sees of this set. */
+  private sparseResyncView(): SparseResyncMirror {
+    const mirror = this;
+    return {
+      scheduler: this.scheduler,
+      log: this.log,
+      rh: this.rh,
+      legs: this.legs,
+      lengthSectors: this.lengthSectors,
+      regionCount: this.regionCount,
+      get quiet() {
+        return (
+          !mirror.logFailureFlag &&
+          !mirror.legFailureFlag &&
+          !mirror.rh.flushFailure &&
+          mirror.kcopyd.busy === 0
+        );
+      },
+      recovered: (firstRegion, count, sectorCount) => {
+        this.stats.regionsRecovered += count;
+        this.stats.sectorsResynced += sectorCount;
+        if (this.onRegionsRecovered !== undefined) {
+          this.onRegionsRecovered(firstRegion, count);
+        } else if (this.onRegionRecovered !== undefined) {
+          for (let region = firstRegion; region < firstRegion + count; region++) {
+            this.onRegionRecovered(region, true);
+          }
+        }
+      },
+    };
   }
 
   /** `recovery_complete` (kcopyd callback). */

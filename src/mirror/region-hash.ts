@@ -106,6 +106,11 @@ export class RegionHash {
     return this.recoveryInFlightCount;
   }
 
+  /** Recovery may start: not stopped by a suspend (`recovery_count` is up). */
+  get recoveryAllowed(): boolean {
+    return this.recoveryCount.value > 0;
+  }
+
   /** Regions currently kept in the hash. */
   get size(): number {
     return this.regions.size;

@@ -1,23 +1,44 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/assert.js';
-import { CHUNK_BYTES, ChunkPool, SLAB_CHUNKS } from '../../src/block/chunk-pool.js';
+import {
+  CHUNK_BYTES,
+  ChunkPool,
+  FIRST_SLAB_CHUNKS,
+  SLAB_CHUNKS,
+} from '../../src/block/chunk-pool.js';
 import { SparseStore } from '../../src/block/sparse-store.js';
 
 describe('ChunkPool', () => {
   it('hands out zeroed chunks, reuses freed ones zeroed again, and carves slabs lazily', () => {
     const pool = new ChunkPool();
+    expect(pool.slabBytes).toBe(0);
     const first = pool.alloc();
     pool.view(first).fill(7);
     expect(pool.liveChunks).toBe(1);
-    expect(pool.slabBytes).toBe(SLAB_CHUNKS * CHUNK_BYTES);
+    expect(pool.slabBytes).toBe(FIRST_SLAB_CHUNKS * CHUNK_BYTES);
     pool.release(first);
     expect(pool.liveChunks).toBe(0);
     const again = pool.alloc();
     expect(again).toBe(first);
     expect(pool.view(again).every((byte) => byte === 0)).toBe(true);
-    for (let index = 0; index < SLAB_CHUNKS; index++) pool.alloc();
-    expect(pool.slabBytes).toBe(2 * SLAB_CHUNKS * CHUNK_BYTES);
+    for (let index = 1; index < FIRST_SLAB_CHUNKS; index++) pool.alloc();
+    expect(pool.slabBytes).toBe(FIRST_SLAB_CHUNKS * CHUNK_BYTES);
+    pool.alloc();
+    expect(pool.slabBytes).toBe(3 * FIRST_SLAB_CHUNKS * CHUNK_BYTES);
+  });
+
+  it('doubles its slabs up to 1 MiB, then adds 1 MiB at a time; every chunk its own 4 KiB', () => {
+    const pool = new ChunkPool();
+    const handles = Array.from({ length: 1000 }, () => pool.alloc());
+    // 16 + 32 + 64 + 128 + 256 + 256 + 256 chunks cover 1000.
+    expect(pool.slabBytes).toBe((16 + 32 + 64 + 128 + 256 * 3) * CHUNK_BYTES);
+    for (const [index, handle] of handles.entries()) {
+      expect(pool.view(handle).length).toBe(CHUNK_BYTES);
+      pool.view(handle)[0] = index & 0xff;
+    }
+    expect(handles.every((handle, index) => pool.view(handle)[0] === (index & 0xff))).toBe(true);
+    expect(SLAB_CHUNKS * CHUNK_BYTES).toBe(1024 * 1024);
   });
 
   it('frees a chunk only when its last reference goes, and refuses use after free', () => {

@@ -10,12 +10,17 @@ import { readDiskLogImage } from '../../src/log/disk-log-format.js';
 import { captureIo } from './cli-test-kit.js';
 
 const SMALL = ['--size', '8MiB', '--region-size', '256', '--ops', '400'];
+
+/** SMALL, less what a --table gives (giving both is refused). */
+function small(args: readonly string[]): string[] {
+  return args.includes('--table') ? ['--ops', '400'] : SMALL;
+}
 const scratch = mkdtempSync(join(tmpdir(), 'mirrorsim-run-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 async function runJson(args: readonly string[]): Promise<Record<string, unknown>> {
   const captured = captureIo(0);
-  const code = await runCli(['run', ...SMALL, ...args, '--json'], captured.io);
+  const code = await runCli(['run', ...small(args), ...args, '--json'], captured.io);
   expect(captured.stderr()).toBe('');
   expect(code).toBe(EXIT_OK);
   return JSON.parse(captured.stdout()) as Record<string, unknown>;
@@ -75,6 +80,31 @@ describe('mirrorsim run', () => {
     expect(core.regionsResynced).toBe(64);
     expect(disk.regionsResynced).toBeLessThan(32);
     expect(disk.regionsResynced).toBeGreaterThan(0);
+  });
+
+  it('the replay line carries every option that shapes the run, and replays it event for event', async () => {
+    const options = [
+      ['--seed', '0x2a'],
+      ['--log', 'core'],
+      ['--legs', '3'],
+      ['--workload', 'zipf:0.8'],
+      ['--depth', '3'],
+      ['--block-size', '8KiB'],
+      ['--fsync', '7'],
+      ['--crash-state', 'torn'],
+      ['--no-write-cache'],
+    ];
+    const first = await runJson(['--ops', '300', ...options.flat()]);
+    const replay = first.replay as string;
+    expect(replay).toBe(
+      `npx mirrorsim run --seed 42 --table '0 16384 mirror core 1 256 3 leg0 0 leg1 0 leg2 0' --workload zipf:0.8 --ops 300 --depth 3 --block-size 8192 --fsync 7 --crash at:${first.crashEvent} --crash-state torn --no-write-cache`,
+    );
+    const words = [...replay.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2]!);
+    const captured = captureIo(0);
+    expect(await runCli([...words.slice(2), '--json'], captured.io)).toBe(EXIT_OK);
+    const again = JSON.parse(captured.stdout()) as Record<string, unknown>;
+    expect(again.traceHash).toBe(first.traceHash);
+    expect(again.replay).toBe(replay);
   });
 
   it('runs a 3-leg table with features, every workload, and --crash never', async () => {
@@ -189,7 +219,7 @@ describe('mirrorsim run', () => {
     [['--table', '5 16384 mirror core 1 256 2 a 0 b 0'], /start sector 5: expected 0/],
   ])('bad input %j exits 2 with one line that names it, no stack trace', async (args, message) => {
     const captured = captureIo(0);
-    expect(await runCli(['run', ...SMALL, ...args], captured.io)).toBe(EXIT_USAGE);
+    expect(await runCli(['run', ...small(args), ...args], captured.io)).toBe(EXIT_USAGE);
     const lines = captured.stderr().trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);

@@ -12,6 +12,11 @@ function naiveFindNextZero(bytes: Uint8Array, sizeBits: number, fromBit: number)
   return sizeBits;
 }
 
+function naiveFindNextOne(bytes: Uint8Array, sizeBits: number, fromBit: number): number {
+  for (let bit = fromBit; bit < sizeBits; bit++) if (naiveTest(bytes, bit) === 1) return bit;
+  return sizeBits;
+}
+
 function naiveCount(bytes: Uint8Array, toBit: number): number {
   let count = 0;
   for (let bit = 0; bit < toBit; bit++) count += naiveTest(bytes, bit);
@@ -126,6 +131,39 @@ describe('find_next_zero_bit_le', () => {
         const expected = naiveFindNextZero(bytes, sizeBits, fromBit);
         for (const bitset of bothAlignments(bytes)) {
           if (bitset.findNextZero(sizeBits, fromBit) !== expected) return false;
+        }
+        return true;
+      }),
+    );
+  });
+});
+
+describe('find_next_bit_le', () => {
+  it('returns the first set bit at or after the start, below the size, or the size', () => {
+    const bitset = LeBitset.allocate(128);
+    expect(bitset.findNextOne(128, 0)).toBe(128);
+    bitset.set(5);
+    bitset.set(70);
+    expect(bitset.findNextOne(128, 0)).toBe(5);
+    expect(bitset.findNextOne(128, 5)).toBe(5);
+    expect(bitset.findNextOne(128, 6)).toBe(70);
+    expect(bitset.findNextOne(70, 6)).toBe(70);
+    expect(bitset.findNextOne(69, 6)).toBe(69);
+    expect(bitset.findNextOne(128, 71)).toBe(128);
+    expect(bitset.findNextOne(128, 2 ** 32)).toBe(128);
+    expect(() => bitset.findNextOne(129, 0)).toThrow('bitset search limit past its memory');
+  });
+
+  it('agrees with a bit-by-bit search for any memory, size and start (aligned or not)', () => {
+    fc.assert(
+      fc.property(bitsetBytes, fc.nat(), fc.nat(), (dense, sizeSeed, fromSeed) => {
+        // The dense-in-0xFF memory inverted: long runs of zeros to skip.
+        const bytes = dense.map((byte) => 255 - byte);
+        const sizeBits = sizeSeed % (bytes.length * 8 + 1);
+        const fromBit = fromSeed % (bytes.length * 8 + 8);
+        const expected = naiveFindNextOne(bytes, sizeBits, fromBit);
+        for (const bitset of bothAlignments(bytes)) {
+          if (bitset.findNextOne(sizeBits, fromBit) !== expected) return false;
         }
         return true;
       }),
@@ -290,5 +328,61 @@ describe('LeBitset edges: whole-memory fills, far starts, empty counts, any memo
         },
       ),
     );
+  });
+});
+
+/**
+ * A 1 PiB mirror with 512 KiB regions has 2^31 regions, and a log may have
+ * up to 2^32 − 1 (§2.1: `region_count` is an unsigned int), so its bitsets
+ * reach 2^32 bits. These bitsets are big, but zeroed memory is only mapped
+ * when touched, so only the bytes a test writes cost memory.
+ */
+describe('bit counts at and past 2^31 (a 1 PiB mirror)', () => {
+  it('fillRange sets a range longer than 2^31 bits exactly (the `& ~7` that went negative)', () => {
+    const bitset = LeBitset.allocate(2 ** 31 + 64);
+    bitset.fillRange(3, 2 ** 31 + 5, 1);
+    for (const [bit, value] of [
+      [2, 0],
+      [3, 1],
+      [2 ** 31 - 1, 1],
+      [2 ** 31, 1],
+      [2 ** 31 + 4, 1],
+      [2 ** 31 + 5, 0],
+    ] as const) {
+      expect(bitset.test(bit), `bit ${bit}`).toBe(value);
+    }
+    expect(bitset.countOnesBelow(2 ** 31 + 64)).toBe(2 ** 31 + 2);
+    expect(bitset.findNextZero(2 ** 31 + 64, 3)).toBe(2 ** 31 + 5);
+  });
+
+  it('ranges, counts and searches at 2^31 − 1, 2^31, 2^32 − 1 and 2^32 bits', () => {
+    const bitset = LeBitset.allocate(2 ** 32);
+    expect(bitset.sizeBits).toBe(2 ** 32);
+    for (const toBit of [2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1]) {
+      bitset.fillRange(toBit - 3, toBit, 1);
+      expect(bitset.findNextZero(2 ** 32, toBit - 3)).toBe(toBit);
+      expect(bitset.findNextOne(2 ** 32, toBit - 40)).toBe(toBit - 3);
+      bitset.fillRange(toBit - 3, toBit, 0);
+    }
+    bitset.fillRange(2 ** 31 - 2, 2 ** 31 + 2, 1);
+    // The last bits of a 2^32-bit bitset: limits of 2^32 are not read as 0.
+    bitset.fillRange(2 ** 32 - 20, 2 ** 32, 1);
+    expect(bitset.test(2 ** 32 - 1)).toBe(1);
+    expect(bitset.test(2 ** 32 - 21)).toBe(0);
+    expect(bitset.countOnesBelow(2 ** 32)).toBe(24);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 20)).toBe(2 ** 32);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 21)).toBe(2 ** 32 - 21);
+    bitset.clear(2 ** 32 - 1);
+    expect(bitset.findNextZero(2 ** 32, 2 ** 32 - 20)).toBe(2 ** 32 - 1);
+  });
+
+  it('a single-bit index of 2^32 or more does not wrap into the memory', () => {
+    const bitset = LeBitset.allocate(64);
+    for (const bit of [2 ** 32, 2 ** 32 + 1, 2 ** 35, -1]) {
+      expect(() => bitset.test(bit), `test(${bit})`).toThrow('bitset index past its memory');
+      expect(() => bitset.set(bit), `set(${bit})`).toThrow('bitset index past its memory');
+      expect(() => bitset.clear(bit), `clear(${bit})`).toThrow('bitset index past its memory');
+    }
+    expect(bitset.popcount()).toBe(0);
   });
 });

@@ -180,20 +180,33 @@ describe('parseSeed', () => {
     expect(parseSeed(String(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
   });
 
-  it('parses hex, and a git commit hash by its first 52 bits', () => {
+  it('parses 0x hex up to 2^53 - 1, and a git commit hash by its first 52 bits', () => {
     expect(parseSeed('0x10')).toBe(16);
-    expect(parseSeed('ff')).toBe(255);
+    expect(parseSeed('0xFF')).toBe(255);
+    expect(parseSeed('0x1fffffffffffff')).toBe(Number.MAX_SAFE_INTEGER);
     const commit = '6820036abcdef0123456789abcdef0123456789a';
     expect(parseSeed(commit)).toBe(0x6820036abcdef);
-    // A 40-digit all-decimal hash is too big as a decimal, so it is read as hex.
+    // A 40-digit all-decimal hash is a commit hash too.
     const digits = '1234567890123456789012345678901234567890';
     expect(parseSeed(digits)).toBe(0x1234567890123);
   });
 
+  it('refuses bare hex and numbers past 2^53 - 1 instead of folding them onto other seeds', () => {
+    // Once read as hex (2748), and two seeds past 2^64 that once both became 0x1844674407370.
+    for (const text of ['abc', 'ff', '18446744073709551616', '18446744073709551617']) {
+      expect(() => parseSeed(text), text).toThrow(RangeError);
+    }
+    expect(() => parseSeed(String(2 ** 53))).toThrow(
+      /expected a decimal integer from 0 to 2\^53-1/,
+    );
+    expect(() => parseSeed('0x20000000000000')).toThrow(RangeError);
+  });
+
   it('rejects anything else with a RangeError that names the text', () => {
-    for (const text of ['', '-1', '1.5', 'seed', '0x', 'g1', 'a'.repeat(41)]) {
+    for (const text of ['', '-1', '1.5', 'seed', '0x', 'g1', 'a'.repeat(41), 'a'.repeat(39)]) {
       expect(() => parseSeed(text)).toThrow(RangeError);
     }
     expect(() => parseSeed('seed')).toThrow(/"seed"/);
+    expect(() => parseSeed('x'.repeat(500))).toThrow(/"x{50}…"/);
   });
 });

@@ -273,7 +273,11 @@ describe('loadIolog', () => {
         /^Cannot read fio iolog ".*mirrorsim-no-such-trace\.iolog": ENOENT.*\(expected a readable fio write_iolog file\)$/,
       );
     }
-    expect(() => loadIolog(tmpdir())).toThrow(/Cannot read fio iolog .*EISDIR/);
+    expect(() => loadIolog(tmpdir())).toThrow(/Cannot read fio iolog ".*": it is a directory/);
+    // A device that never ends is refused before it is read (reading /dev/zero once hung).
+    expect(() => loadIolog('/dev/zero')).toThrow(
+      /^Cannot read fio iolog "\/dev\/zero": it is not a regular file \(expected a readable fio write_iolog file\)$/,
+    );
   });
 });
 

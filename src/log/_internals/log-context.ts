@@ -15,6 +15,7 @@ import { parseU32 } from '../../table/table-args.js';
 import { TableError } from '../../table/table-error.js';
 import { LeBitset } from '../bitset.js';
 import type { DirtyLog, ResyncWork, StatusType } from '../dirty-log.js';
+import type { ResyncRunLog } from '../resync-run.js';
 import { settled, settledBit, settledVoid } from './settled.js';
 
 /** `enum sync`: DEFAULTSYNC, NOSYNC (`nosync`), FORCESYNC (`sync`). */
@@ -90,7 +91,7 @@ export function parseLogContextArgs(
  * API: they let the mirror's tests and the simulator's white-box checks see
  * the bitsets and flags.
  */
-export abstract class LogContext implements DirtyLog {
+export abstract class LogContext implements DirtyLog, ResyncRunLog {
   abstract readonly typeName: string;
   /** `region_size` in sectors. */
   readonly regionSizeSectors: number;
@@ -219,6 +220,62 @@ export abstract class LogContext implements DirtyLog {
   /** `core_get_sync_count`. */
   getSyncCount(): Blocking<number> {
     return settled(this.syncCount);
+  }
+
+  // Run-at-once resync (src/log/resync-run.ts; not kernel API, same state as the calls one by one).
+
+  /** The region {@link getResyncWork} would hand out now, or -1; changes nothing. */
+  peekResyncWork(): number {
+    let from = this.syncSearch;
+    while (from < this.regionCount) {
+      const region = this.syncBits.findNextZero(this.regionCount, from);
+      if (region >= this.regionCount) return -1;
+      if (this.recoveringBits.test(region) === 0) return region;
+      from = region + 1;
+    }
+    return -1;
+  }
+
+  /**
+   * {@link getResyncWork} while it would hand out `first`, `first + 1`, …
+   * below `end`: every region in the run is out of sync and not yet
+   * recovering, so each call would take the next one.
+   */
+  takeResyncRun(first: number, end: number): number {
+    assert(first === this.peekResyncWork(), `resync run from ${first}, not the next resync work`);
+    assert(end > first && end <= this.regionCount, `resync run end ${end} after ${first}`);
+    this.beforeMutation();
+    const runEnd = Math.min(
+      this.syncBits.findNextOne(end, first),
+      this.recoveringBits.findNextOne(end, first),
+    );
+    this.setBits(this.recoveringBits, first, runEnd);
+    this.syncSearch = runEnd;
+    return runEnd - first;
+  }
+
+  /**
+   * {@link clearRegion} then {@link setRegionSync}(…, true) for each region
+   * of the run, which {@link takeResyncRun} handed out.
+   */
+  completeResyncRun(first: number, count: number): void {
+    const end = first + count;
+    assert(count > 0 && end <= this.regionCount, `resync run [${first}, ${end}) is not regions`);
+    assert(
+      this.recoveringBits.findNextZero(end, first) === end,
+      `resync run [${first}, ${end}) was not all handed out by get_resync_work`,
+    );
+    if (this.syncBits.findNextOne(end, first) !== end) {
+      throw new InvariantError(
+        `set_region_sync over [${first}, ${end}) on a region already in sync would overcount sync_count`,
+      );
+    }
+    this.beforeMutation();
+    if (!this.flushFailedFlag) this.setBits(this.cleanBits, first, end);
+    this.clearBits(this.recoveringBits, first, end);
+    this.setBits(this.syncBits, first, end);
+    this.syncCount += count;
+    assert(this.syncCount <= this.regionCount, 'sync_count exceeds the region count');
   }
 
   // Simulator extensions (read-only; not kernel API).
